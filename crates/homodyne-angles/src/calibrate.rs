@@ -1,0 +1,194 @@
+//! Measuring where the strategies cross over on this machine (the design
+//! document's "adaptive thresholds").
+
+use std::time::{Duration, Instant};
+
+use crate::{AngleFilterConfig, AngleFilterOptimizer, AngleRange, Strategy};
+
+/// The input sizes [`calibrate`] measures, 1K to 1M angles.
+pub const CALIBRATION_SIZES: [usize; 10] =
+    [1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000];
+
+/// Each timing repeats a call until this much time has passed (at least three
+/// calls) and keeps the fastest call: noise on a shared machine only adds time.
+const MIN_TIME_PER_POINT: Duration = Duration::from_millis(2);
+
+/// The fastest observed call of each strategy at one input size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CalibrationPoint {
+    /// Number of angles filtered.
+    pub n_angles: usize,
+    /// Fastest call of [`Strategy::Scalar`].
+    pub scalar: Duration,
+    /// Fastest call of [`Strategy::Vectorized`].
+    pub vectorized: Duration,
+    /// Fastest call of [`Strategy::Parallel`].
+    pub parallel: Duration,
+}
+
+impl CalibrationPoint {
+    /// The measured time of one strategy.
+    pub fn time(&self, strategy: Strategy) -> Duration {
+        match strategy {
+            Strategy::Scalar => self.scalar,
+            Strategy::Vectorized => self.vectorized,
+            Strategy::Parallel => self.parallel,
+        }
+    }
+}
+
+/// Thresholds measured on this machine, with the timings they come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Calibration {
+    /// The smallest measured size from which on the vectorised strategy beats
+    /// the scalar one at every larger measured size (`usize::MAX` if never).
+    pub small_threshold: usize,
+    /// The smallest measured size from which on the parallel strategy beats
+    /// the vectorised one at every larger measured size (`usize::MAX` if never).
+    pub large_threshold: usize,
+    /// One point per measured size, ascending.
+    pub points: Vec<CalibrationPoint>,
+}
+
+impl Calibration {
+    /// Thresholds from timings (points ascending by size).
+    pub fn from_points(points: Vec<CalibrationPoint>) -> Calibration {
+        let small_threshold = crossover(&points, Strategy::Vectorized, Strategy::Scalar);
+        let large_threshold = crossover(&points, Strategy::Parallel, Strategy::Vectorized);
+        Calibration { small_threshold, large_threshold, points }
+    }
+
+    /// `config` with the measured thresholds.
+    pub fn apply(&self, config: AngleFilterConfig) -> AngleFilterConfig {
+        AngleFilterConfig { small_threshold: self.small_threshold, large_threshold: self.large_threshold, ..config }
+    }
+}
+
+/// The smallest size from which `challenger` is faster than `incumbent` at
+/// every larger size, so that one lucky point does not move the threshold.
+fn crossover(points: &[CalibrationPoint], challenger: Strategy, incumbent: Strategy) -> usize {
+    let mut threshold = usize::MAX;
+    for point in points.iter().rev() {
+        if point.time(challenger) < point.time(incumbent) {
+            threshold = point.n_angles;
+        } else {
+            break;
+        }
+    }
+    threshold
+}
+
+/// Angles uniform in `[-180, 360)` degrees from a fixed seed (SplitMix64), the
+/// workload of the benchmarks and of [`calibrate`].
+pub fn synthetic_angles(n_angles: usize, seed: u64) -> Vec<f64> {
+    let mut state = seed;
+    (0..n_angles)
+        .map(|_| {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            // The top 53 bits give a uniform double in [0, 1).
+            let unit = (z >> 11) as f64 / (1u64 << 53) as f64;
+            -180.0 + 540.0 * unit
+        })
+        .collect()
+}
+
+fn fastest_call(
+    optimizer: &AngleFilterOptimizer,
+    strategy: Strategy,
+    angles: &[f64],
+    out: &mut Vec<usize>,
+) -> Duration {
+    let mut fastest = Duration::MAX;
+    let started = Instant::now();
+    let mut n_calls = 0;
+    while n_calls < 3 || started.elapsed() < MIN_TIME_PER_POINT {
+        let call_started = Instant::now();
+        // Synthetic angles are finite, so the filter cannot fail here.
+        let _ = optimizer.filter_angles_with_into(strategy, angles, &AngleRange::DEFAULT_RANGES, out);
+        fastest = fastest.min(call_started.elapsed());
+        n_calls += 1;
+    }
+    fastest
+}
+
+/// Times every strategy at [`CALIBRATION_SIZES`] with the default ranges and
+/// the default configuration, and returns where they cross over.
+pub fn calibrate() -> Calibration {
+    calibrate_with(&AngleFilterConfig::default(), &CALIBRATION_SIZES)
+}
+
+/// [`calibrate`] for a given configuration (its instruction set and angle
+/// convention) and list of sizes (sorted ascending here).
+pub fn calibrate_with(config: &AngleFilterConfig, sizes: &[usize]) -> Calibration {
+    let optimizer = AngleFilterOptimizer::new(*config);
+    let mut sizes = sizes.to_vec();
+    sizes.sort_unstable();
+    let largest = sizes.last().copied().unwrap_or(0);
+    let angles = synthetic_angles(largest, 0x5EED);
+    let mut out = Vec::new();
+    let points = sizes
+        .iter()
+        .map(|&n_angles| {
+            let angles = &angles[..n_angles];
+            CalibrationPoint {
+                n_angles,
+                scalar: fastest_call(&optimizer, Strategy::Scalar, angles, &mut out),
+                vectorized: fastest_call(&optimizer, Strategy::Vectorized, angles, &mut out),
+                parallel: fastest_call(&optimizer, Strategy::Parallel, angles, &mut out),
+            }
+        })
+        .collect();
+    Calibration::from_points(points)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(n_angles: usize, scalar: u64, vectorized: u64, parallel: u64) -> CalibrationPoint {
+        CalibrationPoint {
+            n_angles,
+            scalar: Duration::from_nanos(scalar),
+            vectorized: Duration::from_nanos(vectorized),
+            parallel: Duration::from_nanos(parallel),
+        }
+    }
+
+    fn check(points: Vec<CalibrationPoint>, expected_small: usize, expected_large: usize) {
+        let calibration = Calibration::from_points(points);
+        assert_eq!((calibration.small_threshold, calibration.large_threshold), (expected_small, expected_large));
+    }
+
+    #[test]
+    fn thresholds_are_the_first_size_of_a_winning_streak() {
+        check(vec![point(10, 1, 2, 9), point(100, 5, 4, 9), point(1000, 50, 40, 30)], 100, 1000);
+        // A lucky win below a loss does not count.
+        check(vec![point(10, 5, 4, 1), point(100, 5, 6, 9), point(1000, 50, 40, 30)], 1000, 1000);
+        // Never faster: the threshold is unreachable.
+        check(vec![point(10, 1, 2, 3), point(100, 5, 6, 7)], usize::MAX, usize::MAX);
+        check(vec![], usize::MAX, usize::MAX);
+    }
+
+    #[test]
+    fn synthetic_angles_are_uniform_in_range() {
+        let angles = synthetic_angles(100_000, 7);
+        assert!(angles.iter().all(|&angle| (-180.0..360.0).contains(&angle)));
+        let mean = angles.iter().sum::<f64>() / angles.len() as f64;
+        // Uniform on [-180, 360): mean 90, standard error 540 / sqrt(12 n) ~ 0.5.
+        assert!((mean - 90.0).abs() < 3.0, "mean {mean}");
+        assert_eq!(angles, synthetic_angles(100_000, 7));
+        assert_ne!(angles[..10], synthetic_angles(10, 8)[..]);
+    }
+
+    #[test]
+    fn calibration_measures_every_size() {
+        let calibration = calibrate_with(&AngleFilterConfig::default(), &[5_000, 1_000]);
+        let sizes: Vec<usize> = calibration.points.iter().map(|point| point.n_angles).collect();
+        assert_eq!(sizes, vec![1_000, 5_000]);
+        assert!(calibration.points.iter().all(|point| point.scalar > Duration::ZERO));
+    }
+}

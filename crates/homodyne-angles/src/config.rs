@@ -1,0 +1,135 @@
+//! Configuration: the size thresholds, the instruction-set ceiling, the angle
+//! convention, and the names of the strategies.
+
+use crate::WrapMode;
+
+/// How angles are filtered. Every strategy returns exactly the same indices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Strategy {
+    /// The plain loop over angles and ranges: the reference, and the fastest
+    /// choice only for tiny inputs.
+    Scalar,
+    /// Branch-free masks over blocks of 64 angles, compiled for the best
+    /// instruction set the CPU offers, compacted to indices.
+    Vectorized,
+    /// The vectorised kernel on independent chunks on the rayon pool, written
+    /// straight into the output in order.
+    Parallel,
+}
+
+impl Strategy {
+    /// All strategies, in order of increasing set-up cost.
+    pub const ALL: [Strategy; 3] = [Strategy::Scalar, Strategy::Vectorized, Strategy::Parallel];
+
+    /// A short lower-case name, used in benchmark and calibration output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Scalar => "scalar",
+            Strategy::Vectorized => "vectorized",
+            Strategy::Parallel => "parallel",
+        }
+    }
+}
+
+/// The widest instruction set the vectorised kernels may use.
+///
+/// The kernels are compiled once per level and chosen at run time, so a
+/// default build (baseline x86-64) still runs AVX-512 code where the CPU has
+/// it. A level the CPU lacks is lowered to the best one it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum SimdLevel {
+    /// Portable code for the compilation target only (SSE2 on x86-64).
+    Portable,
+    /// AVX2 (x86-64).
+    Avx2,
+    /// AVX-512 F/BW/VL/DQ with FMA (x86-64).
+    Avx512,
+    /// The best level this CPU supports.
+    #[default]
+    Auto,
+}
+
+impl SimdLevel {
+    /// The best level this CPU supports.
+    pub fn detect() -> SimdLevel {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+                && std::arch::is_x86_feature_detected!("avx512vl")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+                && std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+                && std::arch::is_x86_feature_detected!("bmi1")
+                && std::arch::is_x86_feature_detected!("popcnt")
+            {
+                return SimdLevel::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("bmi1")
+                && std::arch::is_x86_feature_detected!("popcnt")
+            {
+                return SimdLevel::Avx2;
+            }
+        }
+        SimdLevel::Portable
+    }
+
+    /// The level that will actually run: `self`, lowered to what the CPU supports.
+    #[must_use]
+    pub fn effective(self) -> SimdLevel {
+        let detected = SimdLevel::detect();
+        match self {
+            SimdLevel::Auto => detected,
+            requested => requested.min(detected),
+        }
+    }
+}
+
+/// Settings of an [`AngleFilterOptimizer`](crate::AngleFilterOptimizer).
+///
+/// The defaults are the design document's: `small_threshold = 5000`,
+/// `large_threshold = 50000`, `enable_simd = true`, `parallel = true`, the v1
+/// convention ([`WrapMode::Off`]) and the best instruction set of the CPU.
+/// [`calibrate`](crate::calibrate) measures better thresholds for the machine at hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AngleFilterConfig {
+    /// Below this many angles the hybrid runs the scalar loop.
+    pub small_threshold: usize,
+    /// From this many angles on the hybrid runs the parallel strategy (if `parallel`).
+    pub large_threshold: usize,
+    /// `false` forces the scalar reference path in the hybrid (the design
+    /// document's `enable_numba`).
+    pub enable_simd: bool,
+    /// `false` keeps the hybrid on the calling thread.
+    pub parallel: bool,
+    /// How angles are compared with ranges (v1 linear or v2 periodic).
+    pub wrap: WrapMode,
+    /// The widest instruction set the vectorised kernels may use.
+    pub simd_level: SimdLevel,
+}
+
+impl Default for AngleFilterConfig {
+    fn default() -> Self {
+        AngleFilterConfig {
+            small_threshold: 5000,
+            large_threshold: 50000,
+            enable_simd: true,
+            parallel: true,
+            wrap: WrapMode::Off,
+            simd_level: SimdLevel::Auto,
+        }
+    }
+}
+
+/// What [`select_optimization_angles`](crate::AngleFilterOptimizer::select_optimization_angles)
+/// does when no angle lies in any range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fallback {
+    /// Use every angle (v1's `fallback_to_all_angles = True`).
+    #[default]
+    AllAngles,
+    /// Return [`AngleError::NoAnglesInRanges`](crate::AngleError::NoAnglesInRanges).
+    Error,
+}

@@ -1,0 +1,35 @@
+//! Fast, trustworthy building blocks for X-ray Photon Correlation Spectroscopy
+//! (XPCS) homodyne analysis, re-exported from small focused crates.
+//!
+//! Depend on this crate to get everything under one name, or on the
+//! individual crates to keep the dependency tree small:
+//!
+//! | module | crate | what it does |
+//! |---|---|---|
+//! | [`angles`] | `homodyne-angles` | filtering of scattering angles against target ranges |
+//!
+//! # Example
+//!
+//! ```
+//! use homodyne::angles::{AngleFilterOptimizer, AngleRange};
+//!
+//! # fn main() -> Result<(), homodyne::angles::AngleError> {
+//! let phi_deg = [-8.0, 45.0, 178.0];
+//! let selected = AngleFilterOptimizer::default().filter_angles_hybrid(&phi_deg, &AngleRange::DEFAULT_RANGES)?;
+//! assert_eq!(selected, vec![0, 2]);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Crate features
+//!
+//! None yet; each re-exported crate documents its own.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub use homodyne_angles as angles;
+
+/// The README's examples, compiled and run as doctests so that they stay true.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
