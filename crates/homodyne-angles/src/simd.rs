@@ -43,6 +43,10 @@ impl Isa {
 #[derive(Debug, Clone)]
 pub(crate) struct Prepared {
     intervals: Vec<Interval>,
+    /// `(center, radius)` of every interval, if each one can be tested exactly
+    /// as `|a - center| <= radius` (see [`centered`]).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    centered: Option<Vec<(f64, f64)>>,
     los: Vec<f64>,
     his: Vec<f64>,
     wrap: WrapMode,
@@ -51,7 +55,9 @@ pub(crate) struct Prepared {
 impl Prepared {
     pub(crate) fn new(intervals: &Intervals) -> Prepared {
         let (los, his) = intervals.bounds();
-        Prepared { intervals: intervals.intervals.clone(), los, his, wrap: intervals.wrap }
+        let centered: Option<Vec<(f64, f64)>> =
+            intervals.intervals.iter().map(|interval| centered(interval.lo, interval.hi)).collect();
+        Prepared { intervals: intervals.intervals.clone(), centered, los, his, wrap: intervals.wrap }
     }
 
     /// The v1 convention with few enough intervals to compare each one.
@@ -59,6 +65,36 @@ impl Prepared {
     fn is_linear(&self) -> bool {
         self.wrap == WrapMode::Off && self.intervals.len() <= LINEAR_MAX_INTERVALS
     }
+}
+
+/// The exact error of the rounded sum `sum = fl(x + y)` (Knuth's TwoSum).
+fn two_sum_error(x: f64, y: f64, sum: f64) -> f64 {
+    let y_virtual = sum - x;
+    let x_virtual = sum - y_virtual;
+    (x - x_virtual) + (y - y_virtual)
+}
+
+/// `(center, radius)` such that `|a - center| <= radius` holds for exactly
+/// the same doubles `a` as `lo <= a <= hi`, or `None`.
+///
+/// That needs `center = (lo + hi) / 2` and `radius = (hi - lo) / 2` to be
+/// exact, and `a - center` to be exact wherever the answer could change: it is
+/// when `center == 0`, and otherwise for `a` within a factor of two of
+/// `center` (Sterbenz's lemma); farther away `|a - center| >= |center| / 2`
+/// even after rounding, so `radius < |center| / 2` keeps those angles out.
+/// The test costs one compare instead of two, and compares are what limits
+/// the AVX-512 kernel.
+fn centered(lo: f64, hi: f64) -> Option<(f64, f64)> {
+    let sum = lo + hi;
+    let difference = hi - lo;
+    if two_sum_error(lo, hi, sum) != 0.0 || two_sum_error(hi, -lo, difference) != 0.0 {
+        return None;
+    }
+    let (center, radius) = (sum * 0.5, difference * 0.5);
+    if center * 2.0 != sum || radius * 2.0 != difference || !center.is_finite() || !radius.is_finite() {
+        return None;
+    }
+    (center == 0.0 || radius < center.abs() * 0.5).then_some((center, radius))
 }
 
 /// Packs 64 booleans into a `u64`, element `i` into bit `i`.
@@ -224,9 +260,9 @@ mod x86 {
 
     use std::arch::x86_64::{
         __m256d, __m512d, _CMP_EQ_OQ, _CMP_GE_OQ, _CMP_LE_OQ, _mm256_add_pd, _mm256_and_pd, _mm256_cmp_pd,
-        _mm256_loadu_pd, _mm256_movemask_pd, _mm256_set1_pd, _mm256_setzero_pd, _mm256_sub_pd, _mm512_add_pd,
-        _mm512_cmp_pd_mask, _mm512_fmadd_pd, _mm512_loadu_pd, _mm512_mask_cmp_pd_mask, _mm512_set1_pd,
-        _mm512_setzero_pd,
+        _mm256_loadu_pd, _mm256_movemask_pd, _mm256_set1_pd, _mm256_setzero_pd, _mm256_sub_pd, _mm512_abs_pd,
+        _mm512_add_pd, _mm512_cmp_pd_mask, _mm512_fmadd_pd, _mm512_loadu_pd, _mm512_mask_cmp_pd_mask, _mm512_range_pd,
+        _mm512_set1_pd, _mm512_setzero_pd, _mm512_sub_pd,
     };
 
     use super::{BLOCK, Prepared, compact_generic, masks_generic, masks_with};
@@ -262,9 +298,88 @@ mod x86 {
         (hits, _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(non_finite_sum, zero) == 0xFF)
     }
 
+    /// As [`block_masks_avx512_centered`] when every interval has the same
+    /// radius (the default and anisotropic ranges are all 20 degrees wide):
+    /// `min_i |a - center_i| <= radius`, where one `vrangepd` takes the
+    /// smaller magnitude of two differences. Selecting is exact, so this is
+    /// exactly the per-interval test, in half the instructions.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn block_masks_avx512_equal_radius<const N: usize>(
+        block: &[f64; BLOCK],
+        centers: &[__m512d; N],
+        radius: __m512d,
+    ) -> (u64, bool) {
+        // imm8 = 0b10_10: select the operand of smaller magnitude, clear its sign.
+        const MIN_ABS: i32 = 0b1010;
+        let zero = _mm512_setzero_pd();
+        let mut non_finite_sums = [zero; 2];
+        let mut hits = 0u64;
+        for (lane_group_idx, lanes) in block.as_chunks::<8>().0.iter().enumerate() {
+            // SAFETY: `lanes` is a `&[f64; 8]`, so eight doubles are readable
+            // from its start; `loadu` has no alignment requirement.
+            let angles: __m512d = unsafe { _mm512_loadu_pd(lanes.as_ptr()) };
+            let sum = &mut non_finite_sums[lane_group_idx % 2];
+            *sum = _mm512_fmadd_pd(angles, zero, *sum);
+            let mut nearest = _mm512_abs_pd(_mm512_sub_pd(angles, centers[0]));
+            for &center in &centers[1..] {
+                nearest = _mm512_range_pd::<MIN_ABS>(nearest, _mm512_sub_pd(angles, center));
+            }
+            hits |= u64::from(_mm512_cmp_pd_mask::<_CMP_LE_OQ>(nearest, radius)) << (8 * lane_group_idx);
+        }
+        let non_finite_sum = _mm512_add_pd(non_finite_sums[0], non_finite_sums[1]);
+        (hits, _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(non_finite_sum, zero) == 0xFF)
+    }
+
+    /// As [`block_masks_avx512_n`] with each interval tested as
+    /// `|a - center| <= radius` (exact, see `centered`): one compare per
+    /// interval instead of two.
     #[inline]
     #[target_feature(enable = "avx512f")]
+    fn block_masks_avx512_centered<const N: usize>(
+        block: &[f64; BLOCK],
+        centered: &[(__m512d, __m512d); N],
+    ) -> (u64, bool) {
+        let zero = _mm512_setzero_pd();
+        let mut non_finite_sums = [zero; 2];
+        let mut hits = 0u64;
+        for (lane_group_idx, lanes) in block.as_chunks::<8>().0.iter().enumerate() {
+            // SAFETY: `lanes` is a `&[f64; 8]`, so eight doubles are readable
+            // from its start; `loadu` has no alignment requirement.
+            let angles: __m512d = unsafe { _mm512_loadu_pd(lanes.as_ptr()) };
+            let sum = &mut non_finite_sums[lane_group_idx % 2];
+            *sum = _mm512_fmadd_pd(angles, zero, *sum);
+            let mut group_hits = 0u8;
+            for &(center, radius) in centered {
+                let distance = _mm512_abs_pd(_mm512_sub_pd(angles, center));
+                group_hits |= _mm512_cmp_pd_mask::<_CMP_LE_OQ>(distance, radius);
+            }
+            hits |= u64::from(group_hits) << (8 * lane_group_idx);
+        }
+        let non_finite_sum = _mm512_add_pd(non_finite_sums[0], non_finite_sums[1]);
+        (hits, _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(non_finite_sum, zero) == 0xFF)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
     fn masks_avx512_n<const N: usize>(angles: &[f64], prepared: &Prepared, masks: &mut [u64]) -> Result<usize, usize> {
+        if let Some(centered) = &prepared.centered
+            && N > 0
+            && centered.iter().all(|&(_, radius)| radius == centered[0].1)
+        {
+            let centers: [__m512d; N] = std::array::from_fn(|interval_idx| _mm512_set1_pd(centered[interval_idx].0));
+            let radius = _mm512_set1_pd(centered[0].1);
+            return masks_with(angles, prepared, masks, |block| {
+                block_masks_avx512_equal_radius(block, &centers, radius)
+            });
+        }
+        if let Some(centered) = &prepared.centered {
+            let centered: [(__m512d, __m512d); N] = std::array::from_fn(|interval_idx| {
+                let (center, radius) = centered[interval_idx];
+                (_mm512_set1_pd(center), _mm512_set1_pd(radius))
+            });
+            return masks_with(angles, prepared, masks, |block| block_masks_avx512_centered(block, &centered));
+        }
         let bounds: [(__m512d, __m512d); N] = std::array::from_fn(|interval_idx| {
             let interval = prepared.intervals[interval_idx];
             (_mm512_set1_pd(interval.lo), _mm512_set1_pd(interval.hi))
@@ -274,7 +389,7 @@ mod x86 {
 
     /// Dispatches on the number of intervals (at most `LINEAR_MAX_INTERVALS`).
     #[inline]
-    #[target_feature(enable = "avx512f")]
+    #[target_feature(enable = "avx512f,avx512dq")]
     fn masks_avx512_linear(angles: &[f64], prepared: &Prepared, masks: &mut [u64]) -> Result<usize, usize> {
         match prepared.intervals.len() {
             0 => masks_avx512_n::<0>(angles, prepared, masks),
@@ -383,6 +498,56 @@ pub(crate) fn compact(masks: &[u64], index_offset: usize, out: &mut [usize], isa
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The centered test must agree with the two comparisons on every double
+    /// near the bounds, the center, and far away.
+    #[test]
+    fn centered_test_is_exact_or_refused() {
+        let bounds = [
+            (-10.0, 10.0),
+            (170.0, 190.0),
+            (80.0, 100.0),
+            (0.0, 0.0),
+            (1.0, 3.0),
+            (100.0, 300.0),
+            (0.1, 0.3),
+            (-1e-300, 1e-300),
+            (5e-324, 1e-323),
+            (-190.0, -170.0),
+            (1e300, 1.5e300),
+        ];
+        let mut n_centered = 0;
+        for (lo, hi) in bounds {
+            let Some((center, radius)) = centered(lo, hi) else { continue };
+            n_centered += 1;
+            let mut probes = vec![0.0, -0.0, center, -center, 2.0 * center, 0.5 * center, f64::MAX, f64::MIN];
+            for value in [lo, hi, center, 0.5 * center, 2.0 * center] {
+                let mut below = value;
+                let mut above = value;
+                for _ in 0..4 {
+                    below = below.next_down();
+                    above = above.next_up();
+                    probes.extend([below, above, value]);
+                }
+            }
+            for angle in probes {
+                let expected = lo <= angle && angle <= hi;
+                assert_eq!((angle - center).abs() <= radius, expected, "[{lo}, {hi}] at {angle}");
+            }
+        }
+        // The default ranges, (0.1, 0.3) whose sum is inexact, and a wide range are refused or accepted as expected.
+        assert!(centered(-10.0, 10.0).is_some() && centered(170.0, 190.0).is_some());
+        assert!(centered(0.1, 0.3).is_none());
+        assert!(centered(100.0, 300.0).is_none(), "radius 100 is not below half the center 200");
+        assert!(n_centered >= 6);
+    }
+
+    #[test]
+    fn default_ranges_take_the_equal_radius_kernel() {
+        let prepared = Prepared::new(&Intervals::prepare(&crate::AngleRange::DEFAULT_RANGES, WrapMode::Off));
+        assert!(prepared.is_linear());
+        assert_eq!(prepared.centered, Some(vec![(0.0, 10.0), (180.0, 10.0)]));
+    }
 
     #[test]
     fn pack_bits_matches_naive_shift() {

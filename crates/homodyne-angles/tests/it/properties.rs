@@ -34,6 +34,17 @@ fn ranges() -> impl Strategy<Value = Vec<(f64, f64)>> {
     prop::collection::vec((bound(), bound()).prop_map(|(a, b)| if a <= b { (a, b) } else { (b, a) }), 0..12)
 }
 
+/// Ranges of one common width around centers that make `(lo + hi) / 2` exact:
+/// the shape of the default and anisotropic ranges, which the AVX-512 kernel
+/// tests as a distance to the nearest center.
+fn equal_width_ranges() -> impl Strategy<Value = Vec<(f64, f64)>> {
+    let center =
+        prop_oneof![(-720i32..720).prop_map(|half_degrees| f64::from(half_degrees) * 0.5), Just(1e-300), Just(0.0)];
+    let radius = prop::sample::select(vec![0.0, 0.5, 10.0, 45.0, 200.0, 1e-300, 5e-324]);
+    (prop::collection::vec(center, 1..9), radius)
+        .prop_map(|(centers, radius)| centers.into_iter().map(|center| (center - radius, center + radius)).collect())
+}
+
 fn angles() -> impl Strategy<Value = Vec<f64>> {
     // Lengths around the 64-angle block cover empty input, one angle, full
     // blocks and tails; duplicates come from the special values.
@@ -46,6 +57,13 @@ proptest! {
     #[test]
     fn every_strategy_equals_the_naive_loop(angles in angles(), bounds in ranges()) {
         check(&angles, &to_ranges(&bounds), WrapMode::Off, &naive(&angles, &bounds, WrapMode::Off));
+    }
+
+    #[test]
+    fn equal_width_ranges_equal_the_naive_loop(angles in angles(), bounds in equal_width_ranges()) {
+        check(&angles, &to_ranges(&bounds), WrapMode::Off, &naive(&angles, &bounds, WrapMode::Off));
+        let shifted: Vec<f64> = angles.iter().zip(&bounds).map(|(angle, &(lo, _))| angle * 1e-3 + lo).collect();
+        check(&shifted, &to_ranges(&bounds), WrapMode::Off, &naive(&shifted, &bounds, WrapMode::Off));
     }
 
     #[test]
