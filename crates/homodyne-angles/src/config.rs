@@ -133,3 +133,19 @@ pub enum Fallback {
     /// Return [`AngleError::NoAnglesInRanges`](crate::AngleError::NoAnglesInRanges).
     Error,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn effective_level_never_exceeds_the_detected_one() {
+        let detected = SimdLevel::detect();
+        assert_ne!(detected, SimdLevel::Auto);
+        assert_eq!(SimdLevel::Auto.effective(), detected);
+        assert_eq!(SimdLevel::Portable.effective(), SimdLevel::Portable);
+        for level in [SimdLevel::Portable, SimdLevel::Avx2, SimdLevel::Avx512] {
+            assert_eq!(level.effective(), level.min(detected));
+        }
+    }
+}

@@ -7,16 +7,20 @@
 //! | module | crate | what it does |
 //! |---|---|---|
 //! | [`angles`] | `homodyne-angles` | filtering of scattering angles against target ranges |
+//! | [`kernels`] | `homodyne-kernels` | correlation, chi-squared, and the homodyne model's fused objective |
 //!
 //! # Example
 //!
 //! ```
 //! use homodyne::angles::{AngleFilterOptimizer, AngleRange};
 //!
-//! # fn main() -> Result<(), homodyne::angles::AngleError> {
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let phi_deg = [-8.0, 45.0, 178.0];
 //! let selected = AngleFilterOptimizer::default().filter_angles_hybrid(&phi_deg, &AngleRange::DEFAULT_RANGES)?;
 //! assert_eq!(selected, vec![0, 2]);
+//!
+//! let r = homodyne::kernels::fast_correlation(&[1.0, 2.0, 3.0], &[2.0, 4.1, 6.0])?;
+//! assert!(r > 0.99);
 //! # Ok(())
 //! # }
 //! ```
@@ -28,6 +32,7 @@
 #![forbid(unsafe_code)]
 
 pub use homodyne_angles as angles;
+pub use homodyne_kernels as kernels;
 
 /// The README's examples, compiled and run as doctests so that they stay true.
 #[doc = include_str!("../../../README.md")]
