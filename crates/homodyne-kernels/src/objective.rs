@@ -873,9 +873,8 @@ mod avx512 {
             let mut start = first;
             while start < segment.end {
                 if let Some(ahead) = data_row.get(start + PREFETCH_AHEAD) {
-                    // SAFETY: a prefetch is only a hint: it never faults and
-                    // changes no state the program can observe.
-                    unsafe { _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(ahead).cast::<i8>()) };
+                    // A hint only: it never faults and changes nothing observable.
+                    _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(ahead).cast::<i8>());
                 }
                 let count = (segment.end - start).min(HALF);
                 let valid = if count == HALF { 0xFF } else { (1u8 << count) - 1 };
