@@ -31,9 +31,19 @@ pub(crate) enum Level {
 pub(crate) struct Isa(Level);
 
 impl Isa {
-    /// The best level this CPU supports.
+    /// The best level this CPU supports, capped by the environment variable
+    /// `HOMODYNE_SIMD` (`portable`, `avx2` or `avx512`) when it is set, for
+    /// comparing the compiled copies on one machine. Read once per process.
     pub(crate) fn detect() -> Isa {
-        *Isa::available().last().unwrap_or(&Isa(Level::Portable))
+        static DETECTED: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
+        *DETECTED.get_or_init(|| {
+            let cap = match std::env::var("HOMODYNE_SIMD").as_deref() {
+                Ok("portable") => Level::Portable,
+                Ok("avx2") => Level::Avx2,
+                _ => Level::Avx512,
+            };
+            Isa::available().into_iter().filter(|isa| isa.0 <= cap).last().unwrap_or(Isa(Level::Portable))
+        })
     }
 
     /// Every level this CPU supports, portable first (tests run each one).
