@@ -42,7 +42,7 @@ impl Isa {
                 Ok("avx2") => Level::Avx2,
                 _ => Level::Avx512,
             };
-            Isa::available().into_iter().filter(|isa| isa.0 <= cap).last().unwrap_or(Isa(Level::Portable))
+            Isa::available().into_iter().rev().find(|isa| isa.0 <= cap).unwrap_or(Isa(Level::Portable))
         })
     }
 
