@@ -43,6 +43,11 @@
 //! # Crate features
 //!
 //! None. SIMD dispatch is automatic; `rayon` is always used for large inputs.
+//!
+//! # Environment
+//!
+//! `HOMODYNE_SIMD=portable|avx2|avx512` caps the instruction set the kernels
+//! use (read once per process), to compare the compiled copies on one machine.
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
@@ -56,10 +61,10 @@ mod sum;
 
 pub use error::KernelError;
 pub use model::{
-    FlowMode, ModelConfig, SincConvention, c2_theory, chi_squared_batch_scaled, chi_squared_batch_scaled_into,
-    diffusion_coefficient, diffusion_coefficient_into, g1_diffusion, shear_rate, shear_rate_into, sinc_squared,
-    sinc_squared_scalar, solve_scaling_batch, solve_scaling_batch_into, time_grid, time_integral_matrix,
-    time_integral_matrix_into,
+    FlowMode, ModelConfig, SincConvention, c2_theory, c2_theory_into, chi_squared_batch_scaled,
+    chi_squared_batch_scaled_into, diffusion_coefficient, diffusion_coefficient_into, g1_diffusion, shear_rate,
+    shear_rate_into, sinc_squared, sinc_squared_scalar, solve_scaling_batch, solve_scaling_batch_into, time_grid,
+    time_integral_matrix, time_integral_matrix_into,
 };
 pub use objective::{AngleFit, ChiSquaredObjective, ObjectiveConfig, ObjectiveValue, SigmaRule};
 pub use stats::{

@@ -6,7 +6,7 @@
 
 use std::f64::consts::PI;
 
-use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, Zip};
+use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayViewMut1, ArrayViewMut2, ArrayViewMut3, Axis, Zip};
 
 use crate::KernelError;
 use crate::sum::{CompensatedLanes, DoubleDouble};
@@ -276,19 +276,38 @@ pub(crate) fn shear_cosine(phi0_deg: f64, phi_deg: f64) -> f64 {
 /// The model correlation `c2_theory[a][i][j] = (sinc^2 * g1)^2` for every
 /// angle `phi_deg[a]`, shape `(A, N, N)`: the v1 pipeline, materialised.
 pub fn c2_theory(params: &[f64], phi_deg: &[f64], config: &ModelConfig) -> Result<Array3<f64>, KernelError> {
+    let mut theory = Array3::zeros((phi_deg.len(), config.n_frames, config.n_frames));
+    c2_theory_into(params, phi_deg, config, theory.view_mut())?;
+    Ok(theory)
+}
+
+/// [`c2_theory`] into the caller's `(A, N, N)` buffer.
+pub fn c2_theory_into(
+    params: &[f64],
+    phi_deg: &[f64],
+    config: &ModelConfig,
+    mut theory: ArrayViewMut3<'_, f64>,
+) -> Result<(), KernelError> {
     config.validate()?;
     validate_params(params, config.mode)?;
     if let Some(index) = phi_deg.iter().position(|value| !value.is_finite()) {
         return Err(KernelError::NonFinite { what: "phi_deg", index: vec![index], value: phi_deg[index] });
     }
+    let expected_shape = [phi_deg.len(), config.n_frames, config.n_frames];
+    if theory.shape() != expected_shape {
+        return Err(KernelError::LengthMismatch {
+            what: "out and (phi_deg, n_frames, n_frames)",
+            left: theory.shape().to_vec(),
+            right: expected_shape.to_vec(),
+        });
+    }
     let time = time_grid(config.n_frames, config.dt);
     let diffusion = diffusion_coefficient(&time, params[0], params[1], params[2])?;
     let g1 = g1_diffusion(time_integral_matrix(&diffusion)?.view(), config.g1_prefactor());
-    let mut theory = Array3::zeros((phi_deg.len(), config.n_frames, config.n_frames));
     if shear_is_off(params, config.mode) {
         let g1_squared = g1.mapv(|value| value * value);
         theory.axis_iter_mut(Axis(0)).for_each(|mut angle| angle.assign(&g1_squared));
-        return Ok(theory);
+        return Ok(());
     }
     let shear = shear_rate(&time, params[3], params[4], params[5])?;
     let shear_integral = time_integral_matrix(&shear)?;
@@ -300,7 +319,7 @@ pub fn c2_theory(params: &[f64], phi_deg: &[f64], config: &ModelConfig) -> Resul
             *value = product * product;
         });
     }
-    Ok(theory)
+    Ok(())
 }
 
 /// The 2x2 least-squares solution of `E ~ contrast * T + offset` from sums.

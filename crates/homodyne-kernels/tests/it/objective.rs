@@ -109,6 +109,24 @@ proptest! {
 }
 
 #[test]
+fn c2_theory_into_fills_the_callers_buffer() {
+    let config = model(9, FlowMode::LaminarFlow, SincConvention::Unnormalized);
+    let phi = [0.0, 30.0];
+    let expected = c2_theory(&TRUTH, &phi, &config).unwrap();
+    let mut out = Array3::from_elem((2, 9, 9), f64::NAN);
+    homodyne_kernels::c2_theory_into(&TRUTH, &phi, &config, out.view_mut()).unwrap();
+    assert_eq!(out, expected);
+    // Symmetric with a unit diagonal, as the fused objective assumes.
+    for ((angle, i, j), &value) in expected.indexed_iter() {
+        assert_eq!(value, expected[[angle, j, i]]);
+        if i == j {
+            assert_eq!(value, 1.0);
+        }
+    }
+    assert!(homodyne_kernels::c2_theory_into(&TRUTH, &phi, &config, Array3::zeros((2, 9, 8)).view_mut()).is_err());
+}
+
+#[test]
 fn extreme_parameters_take_the_direct_path() {
     // k (c_N - c_0) far above 700: g1 is computed per element and blocks that
     // underflow entirely are skipped.

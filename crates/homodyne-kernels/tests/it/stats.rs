@@ -77,6 +77,24 @@ fn correlation_is_exact_far_from_zero() {
 }
 
 #[test]
+fn correlation_is_exact_for_near_zero_variance() {
+    // A spread of 1e-12 around 1: a few thousand representable values.
+    let u = uniform(10_000, 21);
+    let v = uniform(10_000, 22);
+    let x: Vec<f64> = u.iter().map(|u| 1.0 + 1e-12 * u).collect();
+    let y: Vec<f64> = u.iter().zip(&v).map(|(u, v)| 1.0 + 1e-12 * (u + 0.3 * v)).collect();
+    // x - 1 and y - 1 are exact, so the reference on them is accurate.
+    let centred_x: Vec<f64> = x.iter().map(|x| x - 1.0).collect();
+    let centred_y: Vec<f64> = y.iter().map(|y| y - 1.0).collect();
+    check_close(
+        "r at variance 1e-25",
+        fast_correlation(&x, &y).unwrap(),
+        naive_correlation(&centred_x, &centred_y),
+        1e-12,
+    );
+}
+
+#[test]
 fn correlation_spans_1e_minus_300_to_1e300() {
     let u = uniform(1000, 9);
     let v = uniform(1000, 10);

@@ -144,6 +144,14 @@ fn the_fused_objective_matches_v1() {
         assert!(close(config.model.g1_prefactor(), number(&case["wavevector_q_squared_half_dt"]), 1e-15, 0.0));
         assert!(close(config.model.sinc_prefactor(), number(&case["sinc_prefactor"]), 1e-15, 0.0));
 
+        let theory = homodyne_kernels::c2_theory(&params, &phi, &config.model).unwrap();
+        let expected_theory = cube(&case["c2_theory"]);
+        check_all(
+            &format!("{label}: c2_theory"),
+            theory.as_slice().unwrap(),
+            expected_theory.as_slice().unwrap(),
+            1e-12,
+        );
         let all = ChiSquaredObjective::new(c2_exp.view(), &phi, &indices(&case["all_indices"]), config).unwrap();
         let value = all.evaluate(&params).unwrap();
         check_close(
