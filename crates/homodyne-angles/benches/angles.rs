@@ -28,6 +28,17 @@ fn hybrid(bencher: Bencher<'_, '_>, n_angles: usize) {
     run(bencher, n_angles, &AngleFilterOptimizer::default(), None);
 }
 
+/// The hybrid into a reused buffer: no allocation of the output per call.
+#[divan::bench(args = SIZES)]
+fn hybrid_into(bencher: Bencher<'_, '_>, n_angles: usize) {
+    let optimizer = AngleFilterOptimizer::default();
+    let angles = synthetic_angles(n_angles, 42);
+    let mut out = Vec::new();
+    bencher.counter(divan::counter::ItemsCount::new(n_angles)).bench_local(|| {
+        optimizer.filter_angles_hybrid_into(divan::black_box(&angles), &AngleRange::DEFAULT_RANGES, &mut out)
+    });
+}
+
 #[divan::bench(args = SIZES)]
 fn scalar(bencher: Bencher<'_, '_>, n_angles: usize) {
     run(bencher, n_angles, &AngleFilterOptimizer::default(), Some(Strategy::Scalar));

@@ -184,11 +184,15 @@ fn masks_with(
     let (blocks, tail) = angles.as_chunks::<BLOCK>();
     let mut n_hits = 0usize;
     for ((block_idx, block), mask) in blocks.iter().enumerate().zip(masks.iter_mut()) {
-        let (hits, all_finite) = full_block_masks(block);
+        let (mut hits, all_finite) = full_block_masks(block);
         if !all_finite {
-            // Rare: the generic kernel names the exact index.
-            let (_, non_finite) = block_masks(block, prepared);
-            return Err(block_idx * BLOCK + non_finite.trailing_zeros() as usize);
+            // Rare: the generic kernel names the exact index, or, if a fast
+            // kernel's check only overflowed on huge finite angles, gives the hits.
+            let (generic_hits, non_finite) = block_masks(block, prepared);
+            if non_finite != 0 {
+                return Err(block_idx * BLOCK + non_finite.trailing_zeros() as usize);
+            }
+            hits = generic_hits;
         }
         *mask = hits;
         n_hits += hits.count_ones() as usize;
@@ -313,22 +317,30 @@ mod x86 {
         // imm8 = 0b10_10: select the operand of smaller magnitude, clear its sign.
         const MIN_ABS: i32 = 0b1010;
         let zero = _mm512_setzero_pd();
-        let mut non_finite_sums = [zero; 2];
+        let mut distance_sums = [zero; 2];
         let mut hits = 0u64;
         for (lane_group_idx, lanes) in block.as_chunks::<8>().0.iter().enumerate() {
             // SAFETY: `lanes` is a `&[f64; 8]`, so eight doubles are readable
             // from its start; `loadu` has no alignment requirement.
             let angles: __m512d = unsafe { _mm512_loadu_pd(lanes.as_ptr()) };
-            let sum = &mut non_finite_sums[lane_group_idx % 2];
-            *sum = _mm512_fmadd_pd(angles, zero, *sum);
-            let mut nearest = _mm512_abs_pd(_mm512_sub_pd(angles, centers[0]));
-            for &center in &centers[1..] {
+            let first = _mm512_sub_pd(angles, centers[0]);
+            let mut nearest = match centers.get(1) {
+                Some(&second) => _mm512_range_pd::<MIN_ABS>(first, _mm512_sub_pd(angles, second)),
+                None => _mm512_abs_pd(first),
+            };
+            for &center in centers.iter().skip(2) {
                 nearest = _mm512_range_pd::<MIN_ABS>(nearest, _mm512_sub_pd(angles, center));
             }
+            // The distances are finite exactly when the angles are (barring
+            // overflow near f64::MAX, which the caller re-checks): their sum
+            // detects NaN and infinities with one addition per vector.
+            let sum = &mut distance_sums[lane_group_idx % 2];
+            *sum = _mm512_add_pd(*sum, nearest);
             hits |= u64::from(_mm512_cmp_pd_mask::<_CMP_LE_OQ>(nearest, radius)) << (8 * lane_group_idx);
         }
-        let non_finite_sum = _mm512_add_pd(non_finite_sums[0], non_finite_sums[1]);
-        (hits, _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(non_finite_sum, zero) == 0xFF)
+        let distance_sum = _mm512_add_pd(distance_sums[0], distance_sums[1]);
+        let finite = _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(_mm512_sub_pd(distance_sum, distance_sum), zero) == 0xFF;
+        (hits, finite)
     }
 
     /// As [`block_masks_avx512_n`] with each interval tested as
