@@ -198,3 +198,15 @@ fn calibrated_thresholds_come_from_measurements() {
     let thresholds = (optimizer.config().small_threshold, optimizer.config().large_threshold);
     assert!(homodyne_angles::CALIBRATION_SIZES.contains(&thresholds.0) || thresholds.0 == usize::MAX, "{thresholds:?}");
 }
+
+#[test]
+fn huge_finite_angles_are_not_mistaken_for_infinite_ones() {
+    // Differences from far centres overflow to infinity although every angle
+    // is finite; the fast kernels' finiteness check then defers to the exact one.
+    let angles: Vec<f64> =
+        (0..200).map(|i| if i % 3 == 0 { -1.7e308 } else { 1.65e308 + f64::from(i) * 1e305 }).collect();
+    let bounds = [(1.6e308, 1.7e308)];
+    check(&angles, &to_ranges(&bounds), WrapMode::Off, &naive(&angles, &bounds, WrapMode::Off));
+    let both = [(-1.75e308, -1.65e308), (1.6e308, 1.7e308)];
+    check(&angles, &to_ranges(&both), WrapMode::Off, &naive(&angles, &both, WrapMode::Off));
+}
