@@ -10,24 +10,11 @@ use homodyne_kernels::{
     ChiSquaredObjective, FlowMode, ModelConfig, ObjectiveConfig, SigmaRule, SincConvention, c2_theory,
     chi_squared_batch, fast_chi_squared, fast_correlation,
 };
+use homodyne_testkit::uniform;
 use ndarray::{Array2, Array3};
 
 fn main() {
     divan::main();
-}
-
-/// Deterministic pseudo-random numbers in [0, 1) (SplitMix64).
-fn uniform(n: usize, seed: u64) -> Vec<f64> {
-    let mut state = seed;
-    (0..n)
-        .map(|_| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-        })
-        .collect()
 }
 
 fn correlated_pair(n: usize) -> (Vec<f64>, Vec<f64>) {

@@ -2,70 +2,11 @@
 //! size, one 64-bit hit mask per 64 angles, and one count per parallel chunk;
 //! the scalar loop (below `small_threshold`) grows its output like `Vec::push`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use homodyne_angles::{AngleFilterOptimizer, AngleRange, Strategy, synthetic_angles};
-
-/// Counts the bytes allocated by the current thread while tracking is on.
-struct CountingAllocator;
-
-thread_local! {
-    static TRACKING: Cell<bool> = const { Cell::new(false) };
-    static LIVE_BYTES: Cell<isize> = const { Cell::new(0) };
-    static PEAK_BYTES: Cell<isize> = const { Cell::new(0) };
-}
-
-fn record(delta: isize) {
-    if TRACKING.with(Cell::get) {
-        let live = LIVE_BYTES.with(|live| {
-            live.set(live.get() + delta);
-            live.get()
-        });
-        PEAK_BYTES.with(|peak| peak.set(peak.get().max(live)));
-    }
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; the
-// bookkeeping only touches thread-local cells, which never allocate.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        record(layout.size() as isize);
-        // SAFETY: the caller upholds `alloc`'s contract, which we forward.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        record(layout.size() as isize);
-        // SAFETY: as for `alloc`.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        record(-(layout.size() as isize));
-        // SAFETY: `ptr` was allocated by `System` with `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        record(new_size as isize - layout.size() as isize);
-        // SAFETY: as for `dealloc`, and `new_size` is the caller's valid size.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use homodyne_testkit::{CountingAllocator, peak_allocation};
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
-
-/// Peak bytes the calling thread allocated during `work`, beyond what it held before.
-fn peak_allocation<T>(work: impl FnOnce() -> T) -> (T, usize) {
-    LIVE_BYTES.with(|live| live.set(0));
-    PEAK_BYTES.with(|peak| peak.set(0));
-    TRACKING.with(|tracking| tracking.set(true));
-    let result = work();
-    TRACKING.with(|tracking| tracking.set(false));
-    (result, PEAK_BYTES.with(Cell::get) as usize)
-}
 
 #[test]
 fn the_hybrid_allocates_the_output_plus_masks_and_per_chunk_counts() {

@@ -45,16 +45,4 @@ pub(crate) fn cube(value: &Value) -> Array3<f64> {
     Array3::from_shape_vec((shape[0], shape[1], shape[2]), numbers(&value["data"])).unwrap()
 }
 
-/// Deterministic pseudo-random numbers in [0, 1) (SplitMix64).
-pub(crate) fn uniform(n: usize, seed: u64) -> Vec<f64> {
-    let mut state = seed;
-    (0..n)
-        .map(|_| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-        })
-        .collect()
-}
+pub(crate) use homodyne_testkit::uniform;
