@@ -8,6 +8,7 @@
 //! |---|---|---|
 //! | [`angles`] | `homodyne-angles` | filtering of scattering angles against target ranges |
 //! | [`kernels`] | `homodyne-kernels` | correlation, chi-squared, and the homodyne model's fused objective |
+//! | [`cache`] | `homodyne-cache` | a memory-bounded, compressing cache for large arrays |
 //!
 //! # Example
 //!
@@ -32,6 +33,7 @@
 #![forbid(unsafe_code)]
 
 pub use homodyne_angles as angles;
+pub use homodyne_cache as cache;
 pub use homodyne_kernels as kernels;
 
 /// The README's examples, compiled and run as doctests so that they stay true.

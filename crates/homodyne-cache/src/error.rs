@@ -1,0 +1,73 @@
+//! The one error type of this crate.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the cache. Every variant names the
+/// offending setting, size or file.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CacheError {
+    /// A configuration value out of its domain.
+    InvalidConfig {
+        /// The field of [`CacheConfig`](crate::CacheConfig).
+        field: &'static str,
+        /// What it must satisfy.
+        requirement: &'static str,
+    },
+    /// An entry larger than the whole budget: it can never be stored.
+    EntryTooLarge {
+        /// Its size with the per-entry overhead, in bytes.
+        bytes: usize,
+        /// The budget, in bytes.
+        budget: usize,
+    },
+    /// Reading or writing a file failed.
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A persisted cache file that is not one, or whose header is damaged.
+    CorruptFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A persisted cache file from a newer or unknown format version.
+    UnsupportedVersion {
+        /// The file.
+        path: PathBuf,
+        /// The version it declares.
+        version: u32,
+    },
+}
+
+impl fmt::Display for CacheError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CacheError::InvalidConfig { field, requirement } => {
+                write!(f, "invalid cache configuration: {field} must be {requirement}")
+            }
+            CacheError::EntryTooLarge { bytes, budget } => {
+                write!(f, "entry of {bytes} bytes exceeds the cache budget of {budget} bytes")
+            }
+            CacheError::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            CacheError::CorruptFile { path, reason } => write!(f, "{} is corrupt: {reason}", path.display()),
+            CacheError::UnsupportedVersion { path, version } => {
+                write!(f, "{} has unsupported format version {version}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for CacheError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CacheError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! TTL, pressure, errors, statistics and single flight.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use homodyne_cache::{CacheConfig, CacheError, ENTRY_OVERHEAD_BYTES, MemoryEfficientCache, TryInsertError};
+
+use crate::cache;
+
+#[test]
+fn entries_expire_after_their_time_to_live() {
+    let (cache, clock, _) = cache::<u64, Vec<f64>>(CacheConfig { ttl_seconds: 10.0, ..CacheConfig::default() });
+    cache.set(1, vec![1.0; 10]).unwrap();
+    clock.advance(Duration::from_secs(9));
+    cache.set(2, vec![2.0; 10]).unwrap();
+    assert!(cache.get(&1).is_some());
+    clock.advance(Duration::from_secs(1));
+    assert!(cache.get(&1).is_none(), "past its TTL");
+    assert!(cache.contains(&2));
+    clock.advance(Duration::from_secs(9));
+    cache.purge_expired();
+    let stats = cache.stats();
+    assert_eq!((stats.entries, stats.evictions_ttl), (0, 2));
+}
+
+#[test]
+fn memory_pressure_shrinks_the_budget_and_recovery_restores_it() {
+    let config = CacheConfig { max_memory_mb: 1.0, compression_level: 0, ..CacheConfig::default() };
+    let (cache, _, memory) = cache::<u64, Vec<u8>>(config);
+    let budget = config.budget_bytes();
+    for key in 0..8 {
+        cache.set(key, vec![key as u8; 100_000]).unwrap();
+    }
+    assert_eq!(cache.stats().entries, 8);
+    memory.set(0.05);
+    cache.set(100, vec![0; 10]).unwrap();
+    let stats = cache.stats();
+    assert!(stats.under_pressure);
+    assert!(stats.stored_bytes <= budget / 2, "{} > {}", stats.stored_bytes, budget / 2);
+    assert!(stats.evictions_pressure > 0);
+    memory.set(0.5);
+    for key in 200..208 {
+        cache.set(key, vec![1; 100_000]).unwrap();
+    }
+    let stats = cache.stats();
+    assert!(!stats.under_pressure);
+    assert!(stats.stored_bytes > budget / 2, "the full budget is usable again");
+    assert_eq!(stats.pressure_events, 1);
+}
+
+#[test]
+fn invalid_configurations_and_oversized_entries_are_errors() {
+    for (config, field) in [
+        (CacheConfig { max_memory_mb: 0.0, ..CacheConfig::default() }, "max_memory_mb"),
+        (CacheConfig { compression_level: 13, ..CacheConfig::default() }, "compression_level"),
+        (CacheConfig { max_entries: 0, ..CacheConfig::default() }, "max_entries"),
+        (CacheConfig { ttl_seconds: -1.0, ..CacheConfig::default() }, "ttl_seconds"),
+        (CacheConfig { hot_fraction: 1.5, ..CacheConfig::default() }, "hot_fraction"),
+    ] {
+        let error = MemoryEfficientCache::<u64, Vec<f64>>::new(config).err().unwrap();
+        assert!(error.to_string().contains(field), "{error}");
+    }
+    let (cache, _, _) = cache::<u64, Vec<u8>>(CacheConfig { max_memory_mb: 0.01, ..CacheConfig::default() });
+    let budget = CacheConfig { max_memory_mb: 0.01, ..CacheConfig::default() }.budget_bytes();
+    let error = cache.set(1, vec![0; budget]).unwrap_err();
+    assert!(matches!(error, CacheError::EntryTooLarge { bytes, .. } if bytes == budget + ENTRY_OVERHEAD_BYTES));
+    assert_eq!(cache.stats().rejected_oversize, 1);
+    assert!(!cache.contains(&1));
+}
+
+#[test]
+fn statistics_add_up() {
+    let (cache, _, _) = cache::<u64, Vec<f64>>(CacheConfig::default());
+    cache.set(1, vec![1.0; 100]).unwrap();
+    assert!(cache.get(&1).is_some());
+    assert!(cache.get(&2).is_none());
+    assert!(cache.remove(&1));
+    assert!(!cache.remove(&1));
+    let stats = cache.stats();
+    assert_eq!((stats.hits, stats.misses, stats.inserts, stats.removals_explicit), (1, 1, 1, 1));
+    assert_eq!(stats.hit_rate(), 0.5);
+    assert_eq!((stats.entries, stats.stored_bytes, stats.raw_bytes), (0, 0, 0));
+    cache.set(3, vec![0.0; 10]).unwrap();
+    cache.clear();
+    assert_eq!(cache.stats().entries, 0);
+}
+
+#[test]
+fn a_raw_hit_returns_the_stored_array_without_copying() {
+    let (cache, _, _) = cache::<u64, Vec<f64>>(CacheConfig::default());
+    let value = Arc::new(vec![3.0; 1000]);
+    cache.set_arc(7, Arc::clone(&value)).unwrap();
+    let hit = cache.get(&7).unwrap();
+    assert!(Arc::ptr_eq(&hit, &value));
+}
+
+#[test]
+fn concurrent_misses_compute_once_and_errors_are_not_cached() {
+    let (cache, _, _) = cache::<u64, Vec<f64>>(CacheConfig::default());
+    let cache = Arc::new(cache);
+    let runs = Arc::new(AtomicUsize::new(0));
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            let (cache, runs) = (Arc::clone(&cache), Arc::clone(&runs));
+            scope.spawn(move || {
+                let value = cache
+                    .get_or_insert_with(42, || {
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(50));
+                        vec![4.2; 100]
+                    })
+                    .unwrap();
+                assert_eq!(value[0], 4.2);
+            });
+        }
+    });
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    let failed = cache.try_get_or_insert_with(9, || Err::<Vec<f64>, _>("no data"));
+    assert!(matches!(failed, Err(TryInsertError::Compute("no data"))));
+    assert!(!cache.contains(&9));
+    let value = cache.try_get_or_insert_with(9, || Ok::<_, &str>(vec![1.0])).unwrap();
+    assert_eq!(*value, vec![1.0]);
+}
