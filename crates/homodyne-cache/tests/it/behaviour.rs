@@ -122,3 +122,10 @@ fn concurrent_misses_compute_once_and_errors_are_not_cached() {
     let value = cache.try_get_or_insert_with(9, || Ok::<_, &str>(vec![1.0])).unwrap();
     assert_eq!(*value, vec![1.0]);
 }
+
+#[test]
+fn the_cache_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<MemoryEfficientCache<String, ndarray::Array2<f64>>>();
+    assert_send_sync::<MemoryEfficientCache<homodyne_cache::ArrayKey, Vec<u8>>>();
+}
