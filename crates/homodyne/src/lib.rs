@@ -9,6 +9,7 @@
 //! | [`angles`] | `homodyne-angles` | filtering of scattering angles against target ranges |
 //! | [`kernels`] | `homodyne-kernels` | correlation, chi-squared, and the homodyne model's fused objective |
 //! | [`cache`] | `homodyne-cache` | a memory-bounded, compressing cache for large arrays |
+//! | [`perf`] | `homodyne-perf` | benchmark baselines keyed to git, regression verdicts |
 //!
 //! # Example
 //!
@@ -35,6 +36,7 @@
 pub use homodyne_angles as angles;
 pub use homodyne_cache as cache;
 pub use homodyne_kernels as kernels;
+pub use homodyne_perf as perf;
 
 /// The README's examples, compiled and run as doctests so that they stay true.
 #[doc = include_str!("../../../README.md")]

@@ -1,0 +1,97 @@
+//! Git integration through `gix`: where HEAD is, whether the tree is dirty,
+//! which baseline to compare with, and tags for baselines.
+
+use std::path::{Path, PathBuf};
+
+use crate::PerfError;
+use crate::baseline::Baseline;
+
+/// The prefix of the lightweight tags that mark baselines.
+pub const BASELINE_TAG_PREFIX: &str = "perf-baseline/";
+
+/// HEAD of a repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitState {
+    /// Full commit id of HEAD.
+    pub commit: String,
+    /// The branch HEAD is on, if any.
+    pub branch: Option<String>,
+    /// Whether tracked files differ from HEAD (index or working tree).
+    pub dirty: bool,
+}
+
+fn git_error(action: &str) -> impl FnOnce(String) -> PerfError + '_ {
+    move |reason| PerfError::Git { action: action.to_owned(), reason }
+}
+
+fn open(repo_dir: &Path) -> Result<gix::Repository, PerfError> {
+    gix::discover(repo_dir).map_err(|error| git_error("open repository")(format!("{}: {error}", repo_dir.display())))
+}
+
+/// HEAD's commit, branch and dirty state.
+///
+/// # Errors
+/// [`PerfError::Git`] naming what failed (no repository, no commit yet).
+pub fn git_state(repo_dir: &Path) -> Result<GitState, PerfError> {
+    let repo = open(repo_dir)?;
+    let commit = repo.head_id().map_err(|error| git_error("read HEAD")(error.to_string()))?.to_string();
+    let branch = repo
+        .head_name()
+        .map_err(|error| git_error("read HEAD")(error.to_string()))?
+        .map(|name| name.shorten().to_string());
+    let dirty = repo.is_dirty().map_err(|error| git_error("check the working tree")(error.to_string()))?;
+    Ok(GitState { commit, branch, dirty })
+}
+
+/// The commit a reference, tag or revision names.
+///
+/// # Errors
+/// [`PerfError::Git`] if it does not resolve.
+pub fn resolve(repo_dir: &Path, revision: &str) -> Result<String, PerfError> {
+    let repo = open(repo_dir)?;
+    let id = repo
+        .rev_parse_single(revision)
+        .map_err(|error| git_error("resolve a revision")(format!("{revision}: {error}")))?;
+    let commit = id
+        .object()
+        .map_err(|error| error.to_string())
+        .and_then(|object| object.peel_to_commit().map_err(|error| error.to_string()));
+    commit
+        .map(|commit| commit.id.to_string())
+        .map_err(|error| git_error("resolve a revision")(format!("{revision}: {error}")))
+}
+
+/// The nearest commit, from HEAD back through its ancestors (HEAD first), that
+/// has a baseline file in `baselines_dir`.
+///
+/// # Errors
+/// [`PerfError::Git`] if the history cannot be walked.
+pub fn nearest_baseline(repo_dir: &Path, baselines_dir: &Path) -> Result<Option<(String, PathBuf)>, PerfError> {
+    let repo = open(repo_dir)?;
+    let head = repo.head_id().map_err(|error| git_error("read HEAD")(error.to_string()))?;
+    let walk =
+        repo.rev_walk([head.detach()]).all().map_err(|error| git_error("walk the history")(error.to_string()))?;
+    for info in walk {
+        let info = info.map_err(|error| git_error("walk the history")(error.to_string()))?;
+        let commit = info.id.to_string();
+        let path = Baseline::path_in(baselines_dir, &commit);
+        if path.is_file() {
+            return Ok(Some((commit, path)));
+        }
+    }
+    Ok(None)
+}
+
+/// Creates (or moves) the lightweight tag `perf-baseline/<name>` at `commit`.
+///
+/// # Errors
+/// [`PerfError::Git`] for an invalid name or commit.
+pub fn tag_baseline(repo_dir: &Path, name: &str, commit: &str) -> Result<String, PerfError> {
+    let repo = open(repo_dir)?;
+    let id = gix::ObjectId::from_hex(commit.as_bytes())
+        .map_err(|error| git_error("parse a commit id")(format!("{commit}: {error}")))?;
+    let tag = format!("{BASELINE_TAG_PREFIX}{name}");
+    repo.tag_reference(tag.as_str(), id, gix::refs::transaction::PreviousValue::Any)
+        .map_err(|error| git_error("create a tag")(format!("{tag}: {error}")))?;
+    Ok(tag)
+}

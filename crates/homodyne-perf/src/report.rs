@@ -1,0 +1,180 @@
+//! The report of one comparison: Markdown, JSON, and the Bencher Metric Format.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::{Baseline, Outcome, Severity, Thresholds, Verdict};
+
+/// Where the two sides come from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Provenance {
+    /// Base commit (or "none").
+    pub base_commit: String,
+    /// Head commit.
+    pub head_commit: String,
+    /// Base timestamp, seconds since the epoch.
+    pub base_timestamp: Option<u64>,
+    /// Head timestamp.
+    pub head_timestamp: u64,
+    /// The head machine.
+    pub machine: String,
+    /// Whether the machines differ.
+    pub machine_mismatch: bool,
+    /// Process runs per benchmark on each side.
+    pub base_runs: Option<usize>,
+    /// Process runs per benchmark on the head side.
+    pub head_runs: usize,
+    /// The decision rule's settings.
+    pub alpha: f64,
+    /// Default noise threshold.
+    pub noise: f64,
+    /// The fail line.
+    pub regression_threshold: f64,
+}
+
+impl Provenance {
+    /// From the baselines of both sides (the base may be absent).
+    pub fn new(base: Option<&Baseline>, head: &Baseline, thresholds: &Thresholds) -> Provenance {
+        Provenance {
+            base_commit: base.map_or_else(|| "none".to_owned(), |base| base.commit.clone()),
+            head_commit: head.commit.clone(),
+            base_timestamp: base.map(|base| base.timestamp),
+            head_timestamp: head.timestamp,
+            machine: format!(
+                "{} ({} cores, {} GiB)",
+                head.machine.cpu,
+                head.machine.cores,
+                head.machine.memory_bytes >> 30
+            ),
+            machine_mismatch: base.is_some_and(|base| base.machine != head.machine),
+            base_runs: base.map(|base| base.sampling.runs),
+            head_runs: head.sampling.runs,
+            alpha: thresholds.alpha,
+            noise: thresholds.noise,
+            regression_threshold: thresholds.regression_threshold,
+        }
+    }
+}
+
+/// A comparison: provenance and one verdict per benchmark.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    /// Where the sides come from.
+    pub provenance: Provenance,
+    /// The verdicts, most severe first.
+    pub verdicts: Vec<Verdict>,
+}
+
+fn severity_rank(outcome: Outcome) -> u8 {
+    match outcome {
+        Outcome::Regression(Severity::Fail) => 0,
+        Outcome::Regression(Severity::Warn) => 1,
+        Outcome::Invalid => 2,
+        Outcome::Unstable => 3,
+        Outcome::Missing => 4,
+        Outcome::Improvement => 5,
+        Outcome::New => 6,
+        Outcome::Unchanged => 7,
+    }
+}
+
+fn label(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Regression(Severity::Fail) => "FAIL regression",
+        Outcome::Regression(Severity::Warn) => "regression",
+        Outcome::Improvement => "improvement",
+        Outcome::Unchanged => "unchanged",
+        Outcome::Unstable => "unstable",
+        Outcome::New => "new",
+        Outcome::Missing => "missing",
+        Outcome::Invalid => "invalid samples",
+    }
+}
+
+fn short(commit: &str) -> &str {
+    &commit[..commit.len().min(12)]
+}
+
+impl Comparison {
+    /// Sorts the verdicts by severity, then name.
+    pub fn new(provenance: Provenance, mut verdicts: Vec<Verdict>) -> Comparison {
+        verdicts.sort_by(|a, b| severity_rank(a.outcome).cmp(&severity_rank(b.outcome)).then(a.name.cmp(&b.name)));
+        Comparison { provenance, verdicts }
+    }
+
+    /// Whether any benchmark regressed (with the given severity or worse).
+    pub fn has_regression(&self, at_least: Severity) -> bool {
+        self.verdicts.iter().any(|v| matches!(v.outcome, Outcome::Regression(severity) if severity >= at_least))
+    }
+
+    /// The report as Markdown: a provenance header and one table row per benchmark.
+    pub fn to_markdown(&self) -> String {
+        let p = &self.provenance;
+        let mut out = String::new();
+        out.push_str("## Benchmark comparison\n\n");
+        let _ = write!(
+            out,
+            "base `{}` ({} runs) → head `{}` ({} runs) on {}{}\n\n",
+            short(&p.base_commit),
+            p.base_runs.map_or_else(|| "-".to_owned(), |runs| runs.to_string()),
+            short(&p.head_commit),
+            p.head_runs,
+            p.machine,
+            if p.machine_mismatch { " — **machines differ: compare with care**" } else { "" },
+        );
+        let _ = write!(
+            out,
+            "Rule: one-sided trimmed t-test at α = {} after Holm, and a change beyond ±{:.0}%; fail above ×{}.\n\n",
+            p.alpha,
+            p.noise * 100.0,
+            p.regression_threshold
+        );
+        out.push_str("| benchmark | verdict | head/base | 95% CI | p (Holm) | detectable | runs |\n|---|---|---|---|---|---|---|\n");
+        for v in &self.verdicts {
+            let ratio = v.ratio.map_or_else(|| "-".to_owned(), |r| format!("{r:.3}"));
+            let ci = v.ratio_ci.map_or_else(|| "-".to_owned(), |(low, high)| format!("{low:.3}–{high:.3}"));
+            let p_value = match v.outcome {
+                Outcome::Improvement => v.p_improvement,
+                _ => v.p_regression,
+            };
+            let p_value = p_value.map_or_else(|| "-".to_owned(), |p| format!("{p:.2e}"));
+            let detectable = v.min_detectable_change.map_or_else(|| "-".to_owned(), |d| format!("±{:.1}%", d * 100.0));
+            let _ = writeln!(
+                out,
+                "| {} | {} | {ratio} | {ci} | {p_value} | {detectable} | {}/{} |",
+                v.name,
+                label(v.outcome),
+                v.base_samples,
+                v.head_samples
+            );
+        }
+        out
+    }
+
+    /// The report as JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"))
+    }
+}
+
+/// The head samples in the Bencher Metric Format
+/// (`{"name": {"latency": {"value", "lower_value", "upper_value"}}}`), for
+/// `bencher run --adapter json`. Lower-is-better metrics are "latency" (in
+/// the baseline's unit), higher-is-better ones "throughput".
+pub fn bencher_metric_format(head: &Baseline) -> String {
+    let mut root = serde_json::Map::new();
+    for (name, record) in &head.benchmarks {
+        let mut samples = record.samples.clone();
+        samples.sort_by(f64::total_cmp);
+        let Some((&low, &high)) = samples.first().zip(samples.last()) else { continue };
+        let median = samples[samples.len() / 2];
+        let measure = match record.direction {
+            crate::Direction::LowerIsBetter => "latency",
+            crate::Direction::HigherIsBetter => "throughput",
+        };
+        let metric = serde_json::json!({ measure: { "value": median, "lower_value": low, "upper_value": high } });
+        root.insert(name.clone(), metric);
+    }
+    serde_json::to_string_pretty(&serde_json::Value::Object(root)).unwrap_or_default()
+}

@@ -1,0 +1,83 @@
+//! Git integration on a temporary repository made with the git command.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use homodyne_perf::git::{git_state, nearest_baseline, resolve, tag_baseline};
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .output()
+        .expect("git runs");
+    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+fn repository(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("homodyne-perf-git-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    git(&dir, &["init", "-q", "-b", "main"]);
+    dir
+}
+
+fn commit(dir: &Path, file: &str, content: &str) -> String {
+    std::fs::write(dir.join(file), content).unwrap();
+    git(dir, &["add", file]);
+    git(dir, &["commit", "-q", "-m", file]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+#[test]
+fn head_branch_dirty_ancestors_and_tags() {
+    let dir = repository("all");
+    let first = commit(&dir, "a.txt", "1");
+    let second = commit(&dir, "b.txt", "2");
+
+    let state = git_state(&dir).unwrap();
+    assert_eq!((state.commit.as_str(), state.branch.as_deref(), state.dirty), (second.as_str(), Some("main"), false));
+    std::fs::write(dir.join("a.txt"), "changed").unwrap();
+    assert!(git_state(&dir).unwrap().dirty, "a modified tracked file makes the tree dirty");
+    git(&dir, &["checkout", "-q", "--", "a.txt"]);
+    assert!(!git_state(&dir).unwrap().dirty);
+
+    // The nearest ancestor with a baseline file.
+    let baselines = dir.join("baselines");
+    std::fs::create_dir_all(&baselines).unwrap();
+    assert_eq!(nearest_baseline(&dir, &baselines).unwrap(), None);
+    std::fs::write(baselines.join(format!("{first}.toml")), "").unwrap();
+    let (found, path) = nearest_baseline(&dir, &baselines).unwrap().unwrap();
+    assert_eq!(found, first);
+    assert!(path.ends_with(format!("{first}.toml")));
+
+    // Tags, and resolving names to commits.
+    let tag = tag_baseline(&dir, "v1", &first).unwrap();
+    assert_eq!(tag, "perf-baseline/v1");
+    assert_eq!(git(&dir, &["rev-parse", "perf-baseline/v1"]), first);
+    assert_eq!(resolve(&dir, "perf-baseline/v1").unwrap(), first);
+    assert_eq!(resolve(&dir, "main").unwrap(), second);
+    assert_eq!(resolve(&dir, "HEAD~1").unwrap(), first);
+    assert!(resolve(&dir, "no-such-ref").is_err());
+
+    // Detached HEAD has no branch.
+    git(&dir, &["checkout", "-q", &first]);
+    assert_eq!(git_state(&dir).unwrap().branch, None);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn outside_a_repository_is_a_typed_error() {
+    let dir = std::env::temp_dir().join(format!("homodyne-perf-no-git-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // The temporary directory is not inside a repository on CI or here.
+    if let Err(error) = git_state(&dir) {
+        assert!(error.to_string().starts_with("git: "), "{error}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
