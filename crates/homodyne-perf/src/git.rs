@@ -95,3 +95,28 @@ pub fn tag_baseline(repo_dir: &Path, name: &str, commit: &str) -> Result<String,
         .map_err(|error| git_error("create a tag")(format!("{tag}: {error}")))?;
     Ok(tag)
 }
+
+/// The baseline to compare HEAD with: the baseline file of `named` (a
+/// branch, tag or revision) if given, else the nearest ancestor of HEAD
+/// (HEAD included) that has one; `None` when there is none.
+///
+/// # Errors
+/// [`PerfError::Git`] if `named` does not resolve, or resolves to a commit
+/// without a baseline file (named explicitly, its absence is an error).
+pub fn find_base(
+    repo_dir: &Path,
+    baselines_dir: &Path,
+    named: Option<&str>,
+) -> Result<Option<(String, PathBuf)>, PerfError> {
+    let Some(named) = named else { return nearest_baseline(repo_dir, baselines_dir) };
+    let commit = resolve(repo_dir, named)?;
+    let path = Baseline::path_in(baselines_dir, &commit);
+    if path.is_file() {
+        Ok(Some((commit, path)))
+    } else {
+        Err(PerfError::Git {
+            action: "find the baseline".to_owned(),
+            reason: format!("{named} is commit {commit}, which has no file in {}", baselines_dir.display()),
+        })
+    }
+}

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use homodyne_perf::git::{git_state, nearest_baseline, resolve, tag_baseline};
+use homodyne_perf::git::{find_base, git_state, nearest_baseline, resolve, tag_baseline};
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let output = Command::new("git")
@@ -64,6 +64,12 @@ fn head_branch_dirty_ancestors_and_tags() {
     assert_eq!(resolve(&dir, "main").unwrap(), second);
     assert_eq!(resolve(&dir, "HEAD~1").unwrap(), first);
     assert!(resolve(&dir, "no-such-ref").is_err());
+
+    // A named base: found through the tag, or an error naming what is missing.
+    assert_eq!(find_base(&dir, &baselines, Some("perf-baseline/v1")).unwrap().unwrap().0, first);
+    assert_eq!(find_base(&dir, &baselines, None).unwrap().unwrap().0, first);
+    let error = find_base(&dir, &baselines, Some("main")).unwrap_err();
+    assert!(error.to_string().contains("no file in"), "{error}");
 
     // Detached HEAD has no branch.
     git(&dir, &["checkout", "-q", &first]);
