@@ -1,17 +1,52 @@
 //! `cargo xtask <command>`: project automation that needs more than Cargo.
 //!
-//! Commands:
+//! Commands (`cargo xtask help` prints the options):
+//! - `regression`: run the bench suite and compare it with a base; exit 0
+//!   (no regression), 3 (regression) or 1 (error).
+//! - `baseline-update`: run the suite and store the result as HEAD's baseline.
+//! - `report`: the history of the stored baselines, with charts.
 //! - `calibrate`: measure where the angle-filter strategies cross over on this
 //!   machine and print the thresholds to use in `AngleFilterConfig`.
 
+mod divan;
+mod history;
+mod regression;
+mod suite;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use homodyne_angles::{Strategy, calibrate};
 
+const HELP: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  regression        run the benches and compare them with a base
+      --base REF        build REF in a worktree under target/perf and run it interleaved
+                        with HEAD (otherwise: the newest perf-baseline/* tag reachable
+                        from HEAD, else the nearest ancestor with a file in baselines/)
+      --runs K          process runs per bench binary (default 5; 10 when CI is set; 1 with --quick)
+      --filter PATTERN  only the benchmarks whose path matches (divan's filter)
+      --bench NAME      only the bench target NAME (e.g. kernels)
+      --quick           few samples per benchmark: reports, never gates
+      --self-check      A/A: compare the build (or the base) with itself
+  baseline-update   run the benches and write baselines/<HEAD commit>.toml
+      --name NAME       tag perf-baseline/NAME (default: the short commit id)
+      --allow-dirty     record even with uncommitted changes
+      --no-tag          do not create the tag
+      --runs, --filter, --bench, --quick as above
+  report            Markdown history of the baselines with SVG charts
+      --last N          the last N baselines (default 10)
+  calibrate         time the angle-filter strategies and print the thresholds
+
+common options: --baselines-dir DIR (default baselines/), --out-dir DIR (default target/perf/)
+exit codes: 0 no regression, 3 regression (regression without --quick), 1 error";
+
 fn main() -> ExitCode {
-    match run(&std::env::args().skip(1).collect::<Vec<_>>()) {
-        Ok(()) => ExitCode::SUCCESS,
+    match run(std::env::args().skip(1).collect()) {
+        Ok(code) => ExitCode::from(code),
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
@@ -19,19 +54,69 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &[String]) -> Result<()> {
-    match args.first().map(String::as_str) {
-        Some("calibrate") => {
+fn run(mut arguments: Vec<String>) -> Result<u8> {
+    if arguments.is_empty() {
+        println!("{HELP}");
+        return Ok(0);
+    }
+    let command = arguments.remove(0);
+    let args = Args { rest: arguments };
+    match command.as_str() {
+        "regression" => regression::regression(args),
+        "baseline-update" => regression::baseline_update(args),
+        "report" => history::report(args),
+        "calibrate" => {
+            args.finish()?;
             print_calibration();
-            Ok(())
+            Ok(0)
         }
-        Some("help" | "--help" | "-h") | None => {
-            println!(
-                "usage: cargo xtask <command>\n\ncommands:\n  calibrate   time the angle-filter strategies and print the thresholds"
-            );
-            Ok(())
+        "help" | "--help" | "-h" => {
+            println!("{HELP}");
+            Ok(0)
         }
-        Some(other) => bail!("unknown command `{other}` (try `cargo xtask help`)"),
+        other => bail!("unknown command `{other}` (try `cargo xtask help`)"),
+    }
+}
+
+/// The workspace root: xtask lives one level below it.
+pub(crate) fn workspace_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().map_or(manifest_dir.clone(), std::path::Path::to_path_buf)
+}
+
+/// The arguments of one command, taken option by option; what is left over
+/// is an error, so that a typo never silently changes what runs.
+pub(crate) struct Args {
+    rest: Vec<String>,
+}
+
+impl Args {
+    /// Whether the flag `name` was given (and takes it).
+    pub(crate) fn flag(&mut self, name: &str) -> bool {
+        let found = self.rest.iter().position(|argument| argument == name);
+        found.map(|index| self.rest.remove(index)).is_some()
+    }
+
+    /// The value of `--name VALUE` or `--name=VALUE`, if given.
+    pub(crate) fn value(&mut self, name: &str) -> Result<Option<String>> {
+        let prefix = format!("{name}=");
+        if let Some(index) = self.rest.iter().position(|argument| argument.starts_with(&prefix)) {
+            return Ok(Some(self.rest.remove(index)[prefix.len()..].to_owned()));
+        }
+        let Some(index) = self.rest.iter().position(|argument| argument == name) else { return Ok(None) };
+        self.rest.remove(index);
+        if index >= self.rest.len() || self.rest[index].starts_with("--") {
+            bail!("{name} needs a value");
+        }
+        Ok(Some(self.rest.remove(index)))
+    }
+
+    /// Fails on anything not taken.
+    pub(crate) fn finish(self) -> Result<()> {
+        if let Some(first) = self.rest.first() {
+            return Err(anyhow::anyhow!("unexpected argument `{first}`")).context("try `cargo xtask help`");
+        }
+        Ok(())
     }
 }
 

@@ -96,8 +96,49 @@ pub fn tag_baseline(repo_dir: &Path, name: &str, commit: &str) -> Result<String,
     Ok(tag)
 }
 
+/// The newest commit reachable from HEAD (HEAD included, newest first in
+/// the history walk) that a `perf-baseline/*` tag points at and that has a
+/// baseline file in `baselines_dir`, with the tag's name.
+///
+/// # Errors
+/// [`PerfError::Git`] if the references or the history cannot be read.
+pub fn newest_baseline_tag(
+    repo_dir: &Path,
+    baselines_dir: &Path,
+) -> Result<Option<(String, String, PathBuf)>, PerfError> {
+    let repo = open(repo_dir)?;
+    let mut tagged: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let references = repo.references().map_err(|error| git_error("list the tags")(error.to_string()))?;
+    let prefix = format!("refs/tags/{BASELINE_TAG_PREFIX}");
+    let tags = references.prefixed(prefix.as_str()).map_err(|error| git_error("list the tags")(error.to_string()))?;
+    for reference in tags {
+        let mut reference = reference.map_err(|error| git_error("list the tags")(error.to_string()))?;
+        let name = reference.name().shorten().to_string();
+        let id = reference.peel_to_id().map_err(|error| git_error("peel a tag")(format!("{name}: {error}")))?;
+        tagged.insert(id.to_string(), name);
+    }
+    if tagged.is_empty() {
+        return Ok(None);
+    }
+    let head = repo.head_id().map_err(|error| git_error("read HEAD")(error.to_string()))?;
+    let walk =
+        repo.rev_walk([head.detach()]).all().map_err(|error| git_error("walk the history")(error.to_string()))?;
+    for info in walk {
+        let info = info.map_err(|error| git_error("walk the history")(error.to_string()))?;
+        let commit = info.id.to_string();
+        if let Some(tag) = tagged.get(&commit) {
+            let path = Baseline::path_in(baselines_dir, &commit);
+            if path.is_file() {
+                return Ok(Some((commit, tag.clone(), path)));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// The baseline to compare HEAD with: the baseline file of `named` (a
-/// branch, tag or revision) if given, else the nearest ancestor of HEAD
+/// branch, tag or revision) if given, else the newest `perf-baseline/*` tag
+/// reachable from HEAD that has a file, else the nearest ancestor of HEAD
 /// (HEAD included) that has one; `None` when there is none.
 ///
 /// # Errors
@@ -108,7 +149,12 @@ pub fn find_base(
     baselines_dir: &Path,
     named: Option<&str>,
 ) -> Result<Option<(String, PathBuf)>, PerfError> {
-    let Some(named) = named else { return nearest_baseline(repo_dir, baselines_dir) };
+    let Some(named) = named else {
+        if let Some((commit, _tag, path)) = newest_baseline_tag(repo_dir, baselines_dir)? {
+            return Ok(Some((commit, path)));
+        }
+        return nearest_baseline(repo_dir, baselines_dir);
+    };
     let commit = resolve(repo_dir, named)?;
     let path = Baseline::path_in(baselines_dir, &commit);
     if path.is_file() {

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use homodyne_perf::git::{find_base, git_state, nearest_baseline, resolve, tag_baseline};
+use homodyne_perf::git::{find_base, git_state, nearest_baseline, newest_baseline_tag, resolve, tag_baseline};
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let output = Command::new("git")
@@ -70,6 +70,23 @@ fn head_branch_dirty_ancestors_and_tags() {
     assert_eq!(find_base(&dir, &baselines, None).unwrap().unwrap().0, first);
     let error = find_base(&dir, &baselines, Some("main")).unwrap_err();
     assert!(error.to_string().contains("no file in"), "{error}");
+
+    // A tagged baseline wins over a newer untagged one; without tags the
+    // nearest ancestor is used.
+    let third = commit(&dir, "c.txt", "3");
+    std::fs::write(baselines.join(format!("{second}.toml")), "").unwrap();
+    assert_eq!(find_base(&dir, &baselines, None).unwrap().unwrap().0, first, "the tag is preferred");
+    let (tagged, tag_name, _) = newest_baseline_tag(&dir, &baselines).unwrap().unwrap();
+    assert_eq!((tagged.as_str(), tag_name.as_str()), (first.as_str(), "perf-baseline/v1"));
+    tag_baseline(&dir, "v2", &third).unwrap();
+    assert_eq!(
+        newest_baseline_tag(&dir, &baselines).unwrap().unwrap().0,
+        first,
+        "a tag on a commit without a baseline file is passed over"
+    );
+    git(&dir, &["tag", "-d", "perf-baseline/v1", "perf-baseline/v2"]);
+    assert_eq!(newest_baseline_tag(&dir, &baselines).unwrap(), None);
+    assert_eq!(find_base(&dir, &baselines, None).unwrap().unwrap().0, second, "the nearest ancestor with a file");
 
     // Detached HEAD has no branch.
     git(&dir, &["checkout", "-q", &first]);

@@ -1,0 +1,9 @@
+//! xtask's tests: the divan parser on golden files, and the regression
+//! commands end to end.
+
+#[path = "../../src/divan.rs"]
+#[allow(dead_code)]
+mod divan;
+
+mod end_to_end;
+mod golden;
