@@ -5,9 +5,12 @@
 //!   (no regression), 3 (regression) or 1 (error).
 //! - `baseline-update`: run the suite and store the result as HEAD's baseline.
 //! - `report`: the history of the stored baselines, with charts.
+//! - `compare`: homodyne-rs side by side with numpy, numba and the v1
+//!   pipeline, on identical inputs, with peak memory.
 //! - `calibrate`: measure where the angle-filter strategies cross over on this
 //!   machine and print the thresholds to use in `AngleFilterConfig`.
 
+mod compare;
 mod divan;
 mod history;
 mod regression;
@@ -39,6 +42,10 @@ commands:
       --runs, --filter, --bench, --quick as above
   report            Markdown history of the baselines with SVG charts
       --last N          the last N baselines (default 10)
+  compare           homodyne-rs side by side with numpy, numba and the v1 pipeline
+                    (a venv in target/peers/; writes target/perf/compare.md)
+      --quick           the smallest size of each workload
+      --workload NAME   one workload (angles, correlation, chi2, batch_chi2, objective, cache)
   calibrate         time the angle-filter strategies and print the thresholds
 
 common options: --baselines-dir DIR (default baselines/), --out-dir DIR (default target/perf/)
@@ -65,6 +72,7 @@ fn run(mut arguments: Vec<String>) -> Result<u8> {
         "regression" => regression::regression(args),
         "baseline-update" => regression::baseline_update(args),
         "report" => history::report(args),
+        "compare" => compare::compare(args),
         "calibrate" => {
             args.finish()?;
             print_calibration();

@@ -158,8 +158,14 @@ fn publish(layout: &Layout, markdown: &str, json: Option<&str>) -> Result<()> {
     std::fs::create_dir_all(&layout.out_dir).with_context(|| format!("creating {}", layout.out_dir.display()))?;
     let report = layout.out_dir.join("report.md");
     write_atomically(&report, markdown)?;
-    if let Some(json) = json {
-        write_atomically(&layout.out_dir.join("report.json"), json)?;
+    let json_path = layout.out_dir.join("report.json");
+    match json {
+        Some(json) => write_atomically(&json_path, json)?,
+        // No comparison, so no verdicts: a stale file would mislead.
+        None if json_path.exists() => {
+            std::fs::remove_file(&json_path).with_context(|| format!("removing {}", json_path.display()))?;
+        }
+        None => {}
     }
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|path| !path.is_empty()) {
         let mut file = std::fs::OpenOptions::new()

@@ -29,12 +29,12 @@ fn slowdown() -> f64 {
     std::env::var("HOMODYNE_CANARY_SLOWDOWN").ok().and_then(|text| text.parse().ok()).unwrap_or(1.0)
 }
 
-#[divan::bench(sample_count = 50)]
+#[divan::bench(sample_count = 100, sample_size = 200)]
 fn steady(bencher: Bencher<'_, '_>) {
     bencher.bench(|| chain(black_box(BASE_WORK)));
 }
 
-#[divan::bench(sample_count = 50)]
+#[divan::bench(sample_count = 100, sample_size = 200)]
 fn slowable(bencher: Bencher<'_, '_>) {
     let steps = (BASE_WORK as f64 * slowdown()).round() as u64;
     bencher.bench(|| chain(black_box(steps)));

@@ -10,7 +10,7 @@ fn xtask(args: &[&str], scratch: &Path, slowdown: Option<&str>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
     command
         .args(args)
-        .args(["--bench", "canary", "--runs", "5"])
+        .args(["--bench", "canary", "--runs", "8"])
         .arg("--baselines-dir")
         .arg(scratch.join("baselines"))
         .arg("--out-dir")
