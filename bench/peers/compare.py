@@ -67,6 +67,7 @@ def angles_numba(angles):
 
 
 def cache_round_trip_factory(array):
+    """An array into an LRU cache as lz4.frame bytes, and back out."""
     from cachetools import LRUCache
     import lz4.frame
 
@@ -86,7 +87,7 @@ IMPLEMENTATIONS = {
     "correlation": ["Python loop", "np.corrcoef", "numba two-pass"],
     "chi2": ["numpy", "numba"],
     "batch_chi2": ["numpy axis=1", "numba prange"],
-    "objective": ["v1 pipeline (numpy + numba)"],
+    "objective": ["v1 pipeline, sigma in call", "v1 pipeline, sigma precomputed"],
     "cache": ["cachetools.LRUCache + lz4.frame"],
 }
 
@@ -127,8 +128,11 @@ def prepare(workload, implementation, size, directory):
         phi = load(directory, f"objective_phi_{size}.npy")
         indices = np.arange(c2.shape[0])
         params = np.array([20000.0, 0.3, 50.0, 0.0002, 0.25, 5e-05, 2.0])
-        # Sigma is computed inside every call, as v1 does.
-        return lambda: kp.objective(params, phi, c2, 0.0054, 2e6, 0.1, indices)
+        args = (params, phi, c2, 0.0054, 2e6, 0.1, indices)
+        if implementation == "v1 pipeline, sigma in call":
+            return lambda: kp.objective(*args)  # v1 computes sigma inside every call
+        sigma = kp.angle_sigmas(c2)
+        return lambda: kp.objective(*args, sigma)
     if workload == "cache":
         return cache_round_trip_factory(load(directory, f"cache_{size}.npy"))
     raise SystemExit(f"unknown workload {workload!r}")
@@ -162,6 +166,11 @@ def main():
     if status == "ok" or workload != "objective":
         median, minimum = kp.measure(call)
         line.update(median_s=median, min_s=minimum)
+    if workload == "cache":
+        import lz4.frame
+
+        array = load(directory, f"cache_{size}.npy")
+        line["ratio"] = array.nbytes / len(lz4.frame.compress(array))
     line["peak_rss_bytes"] = kp.peak_rss_bytes()
     print(json.dumps(line))
 

@@ -22,6 +22,10 @@ const PYTHON_PACKAGES: [&str; 4] = ["numpy==2.4.6", "numba==0.68.1", "cachetools
 #[derive(Debug, Clone)]
 struct Measurement {
     implementation: String,
+    /// What exactly was timed, when the worker says.
+    detail: Option<String>,
+    /// The compression ratio, for the cache workload.
+    ratio: Option<f64>,
     median_s: Option<f64>,
     peak_rss_bytes: Option<u64>,
     check: String,
@@ -86,6 +90,8 @@ fn format_bytes(bytes: u64) -> String {
 fn measurement(value: &Value, check: String) -> Measurement {
     Measurement {
         implementation: value["implementation"].as_str().unwrap_or("?").to_owned(),
+        detail: value["detail"].as_str().map(str::to_owned),
+        ratio: value["ratio"].as_f64(),
         median_s: value["median_s"].as_f64(),
         peak_rss_bytes: value["peak_rss_bytes"].as_u64(),
         check,
@@ -96,6 +102,9 @@ fn measurement(value: &Value, check: String) -> Measurement {
 /// peer its median, homodyne-rs's speedup over it, its peak memory and the check.
 fn table(workload: &str, rows: &[(String, Measurement, Vec<Measurement>)]) -> String {
     let mut out = format!("### {workload}\n\n");
+    if let Some(detail) = rows.first().and_then(|(_, rust, _)| rust.detail.as_ref()) {
+        let _ = writeln!(out, "homodyne-rs: `{detail}`\n");
+    }
     let peers: Vec<String> =
         rows.first().map(|(_, _, peers)| peers.iter().map(|p| p.implementation.clone()).collect()).unwrap_or_default();
     out.push_str("| size | homodyne-rs | peak RSS |");
@@ -106,7 +115,13 @@ fn table(workload: &str, rows: &[(String, Measurement, Vec<Measurement>)]) -> St
     out.push_str(&"---|---|---|".repeat(peers.len()));
     out.push('\n');
     for (size, rust, peer_measurements) in rows {
-        let time = |m: &Measurement| m.median_s.map_or_else(|| "-".to_owned(), |s| format_ns(s * 1e9));
+        let time = |m: &Measurement| {
+            let time = m.median_s.map_or_else(|| "-".to_owned(), |s| format_ns(s * 1e9));
+            match m.ratio {
+                Some(ratio) => format!("{time} (ratio {ratio:.2})"),
+                None => time,
+            }
+        };
         let memory = |m: &Measurement| m.peak_rss_bytes.map_or_else(|| "-".to_owned(), format_bytes);
         let _ = write!(out, "| {size} | {} | {} |", time(rust), memory(rust));
         for peer in peer_measurements {
@@ -227,6 +242,8 @@ mod tests {
     fn m(implementation: &str, median_s: f64, peak: u64, check: &str) -> Measurement {
         Measurement {
             implementation: implementation.to_owned(),
+            detail: None,
+            ratio: None,
             median_s: Some(median_s),
             peak_rss_bytes: Some(peak),
             check: check.to_owned(),
