@@ -26,6 +26,8 @@ struct Measurement {
     detail: Option<String>,
     /// The compression ratio, for the cache workload.
     ratio: Option<f64>,
+    /// The input bytes one call reads, for a bandwidth figure.
+    bytes: Option<f64>,
     median_s: Option<f64>,
     peak_rss_bytes: Option<u64>,
     check: String,
@@ -92,6 +94,7 @@ fn measurement(value: &Value, check: String) -> Measurement {
         implementation: value["implementation"].as_str().unwrap_or("?").to_owned(),
         detail: value["detail"].as_str().map(str::to_owned),
         ratio: value["ratio"].as_f64(),
+        bytes: value["bytes"].as_f64(),
         median_s: value["median_s"].as_f64(),
         peak_rss_bytes: value["peak_rss_bytes"].as_u64(),
         check,
@@ -117,9 +120,10 @@ fn table(workload: &str, rows: &[(String, Measurement, Vec<Measurement>)]) -> St
     for (size, rust, peer_measurements) in rows {
         let time = |m: &Measurement| {
             let time = m.median_s.map_or_else(|| "-".to_owned(), |s| format_ns(s * 1e9));
-            match m.ratio {
-                Some(ratio) => format!("{time} (ratio {ratio:.2})"),
-                None => time,
+            match (m.ratio, m.bytes, m.median_s) {
+                (Some(ratio), _, _) => format!("{time} (ratio {ratio:.2})"),
+                (None, Some(bytes), Some(seconds)) => format!("{time} ({:.1} GB/s)", bytes / seconds / 1e9),
+                _ => time,
             }
         };
         let memory = |m: &Measurement| m.peak_rss_bytes.map_or_else(|| "-".to_owned(), format_bytes);
@@ -244,6 +248,7 @@ mod tests {
             implementation: implementation.to_owned(),
             detail: None,
             ratio: None,
+            bytes: None,
             median_s: Some(median_s),
             peak_rss_bytes: Some(peak),
             check: check.to_owned(),

@@ -268,7 +268,7 @@ fn peak_rss_bytes() -> u64 {
 
 fn run(workload: &str, size: &str, dir: &Path) -> Result<(), Error> {
     let out: PathBuf = dir.join("out").join(format!("homodyne-rs_{workload}_{size}.npy"));
-    let mut extra = String::new();
+    let extra;
     let ((median_s, min_s), note) = match workload {
         "angles" => {
             let (_, angles) = read_f64(&dir.join(format!("angles_{size}.npy")))?;
@@ -276,18 +276,21 @@ fn run(workload: &str, size: &str, dir: &Path) -> Result<(), Error> {
             let optimizer = AngleFilterOptimizer::default();
             let indices = optimizer.filter_angles_hybrid(&angles, &ranges)?;
             write_i64(&out, &indices.iter().map(|&index| index as i64).collect::<Vec<_>>())?;
+            extra = format!(", \"bytes\": {}", angles.len() * 8);
             (measure(|| optimizer.filter_angles_hybrid(&angles, &ranges)), "filter_angles_hybrid")
         }
         "correlation" => {
             let (_, x) = read_f64(&dir.join(format!("correlation_x_{size}.npy")))?;
             let (_, y) = read_f64(&dir.join(format!("correlation_y_{size}.npy")))?;
             write_f64(&out, &[1], &[fast_correlation(&x, &y)?])?;
+            extra = format!(", \"bytes\": {}", (x.len() + y.len()) * 8);
             (measure(|| fast_correlation(&x, &y)), "fast_correlation")
         }
         "chi2" => {
             let (_, observed) = read_f64(&dir.join(format!("chi2_observed_{size}.npy")))?;
             let (_, expected) = read_f64(&dir.join(format!("chi2_expected_{size}.npy")))?;
             write_f64(&out, &[1], &[fast_chi_squared(&observed, &expected)?])?;
+            extra = format!(", \"bytes\": {}", (observed.len() + expected.len()) * 8);
             (measure(|| fast_chi_squared(&observed, &expected)), "fast_chi_squared")
         }
         "batch_chi2" => {
@@ -297,6 +300,7 @@ fn run(workload: &str, size: &str, dir: &Path) -> Result<(), Error> {
             let expected = Array2::from_shape_vec((shape[0], shape[1]), expected)?;
             let values = chi_squared_batch(observed.view(), expected.view())?;
             write_f64(&out, &[values.len()], values.as_slice().unwrap_or_default())?;
+            extra = format!(", \"bytes\": {}", (observed.len() + expected.len()) * 8);
             (measure(|| chi_squared_batch(observed.view(), expected.view())), "chi_squared_batch")
         }
         "objective" => {
@@ -310,6 +314,7 @@ fn run(workload: &str, size: &str, dir: &Path) -> Result<(), Error> {
             // call an optimiser makes thousands of times is `evaluate`.
             let objective = ChiSquaredObjective::new(c2.view(), &phi, &selected, config)?;
             write_f64(&out, &[1], &[objective.evaluate(&PARAMS)?.value])?;
+            extra = format!(", \"bytes\": {}", c2.len() * 8);
             (measure(|| objective.evaluate(&PARAMS)), "ChiSquaredObjective::evaluate")
         }
         "cache" => {
