@@ -58,7 +58,9 @@ fn python_environment(venv: &Path) -> Result<PathBuf> {
     }
     eprintln!("installing {} into {}…", PYTHON_PACKAGES.join(" "), venv.display());
     let output = Command::new(&python)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        // Few retries and a short timeout: without network, say so in
+        // seconds rather than after minutes of retrying.
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--retries", "1", "--timeout", "15"])
         .args(PYTHON_PACKAGES)
         .output()
         .context("running pip")?;
