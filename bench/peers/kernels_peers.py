@@ -27,7 +27,7 @@ integral-matrix cache and its hashing, logging, the defensive copy of the
 theory array), so these timings are a lower bound on v1's cost per objective
 call. v1 recomputes g1 for every angle; so does this script.
 
-Usage (a venv with numpy and numba, see angles_numpy.py):
+Usage (a venv with numpy and numba; `cargo xtask compare` makes one in target/peers):
 
     target/peers/bin/pip install numpy numba
     target/peers/bin/python bench/peers/kernels_peers.py [--large] [--json PATH]

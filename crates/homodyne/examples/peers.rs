@@ -23,6 +23,7 @@ use homodyne::kernels::{
     ChiSquaredObjective, FlowMode, ModelConfig, ObjectiveConfig, SigmaRule, SincConvention, c2_theory,
     chi_squared_batch, fast_chi_squared, fast_correlation,
 };
+use homodyne_testkit::uniform;
 use ndarray::{Array2, Array3};
 
 type Error = Box<dyn std::error::Error>;
@@ -135,21 +136,6 @@ fn read_f64(path: &Path) -> Result<(Vec<usize>, Vec<f64>), Error> {
 // ---------------------------------------------------------------------------
 // Inputs
 // ---------------------------------------------------------------------------
-
-/// SplitMix64 uniforms in [0, 1): reproducible, and independent of any crate.
-fn uniform(n: usize, seed: u64) -> Vec<f64> {
-    let mut state = seed;
-    (0..n)
-        .map(|_| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            (z >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-        })
-        .collect()
-}
 
 fn model(n_frames: usize) -> ModelConfig {
     ModelConfig {
@@ -360,15 +346,6 @@ mod tests {
         write_i64(&path, &[3, 1, 4]).unwrap();
         assert!(read_f64(&path).is_err(), "an integer file is not read as floats");
         fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn uniforms_are_reproducible_and_in_the_unit_interval() {
-        let values = uniform(10_000, 5);
-        assert_eq!(values, uniform(10_000, 5));
-        assert!(values.iter().all(|u| (0.0..1.0).contains(u)));
-        let mean = values.iter().sum::<f64>() / values.len() as f64;
-        assert!((mean - 0.5).abs() < 0.01, "{mean}");
     }
 
     #[test]
