@@ -50,23 +50,47 @@ fn scratch_dir() -> PathBuf {
     dir
 }
 
+/// Records a baseline, then runs regression with `slowdown` injected:
+/// (exit code, the benchmarks flagged, everything printed).
+fn cycle(scratch: &Path, slowdown: Option<&str>) -> (Option<i32>, Vec<String>, String) {
+    let _ = std::fs::remove_dir_all(scratch.join("baselines"));
+    let update = xtask(&["baseline-update", "--allow-dirty", "--no-tag"], scratch, None);
+    assert!(update.status.success(), "{}", text(&update));
+    let files: Vec<_> = std::fs::read_dir(scratch.join("baselines")).unwrap().collect();
+    assert_eq!(files.len(), 1, "one baseline file for HEAD");
+    let run = xtask(&["regression"], scratch, slowdown);
+    let flagged = if run.status.code() == Some(1) { Vec::new() } else { regressed(scratch) };
+    (run.status.code(), flagged, text(&run))
+}
+
+/// Runs [`cycle`] until it gives the expected verdict, at most three times.
+///
+/// A stored baseline and the run compared with it are measured seconds
+/// apart, and on a shared VM the whole machine sometimes runs 5-10% slower
+/// for seconds (both canaries shift together, seen twice in about twenty
+/// runs). Interleaved runs (`--base`) cancel that; a stored baseline cannot.
+/// So a cycle is repeated with a fresh baseline; a tool that misjudges the
+/// injected change fails every attempt.
+fn expect_verdict(scratch: &Path, slowdown: Option<&str>, code: i32, flagged: &[&str]) -> String {
+    let mut attempts = Vec::new();
+    for _ in 0..3 {
+        let (got_code, got_flagged, output) = cycle(scratch, slowdown);
+        if got_code == Some(code) && got_flagged == flagged {
+            return output;
+        }
+        attempts.push(format!("exit {got_code:?}, flagged {got_flagged:?}\n{output}"));
+    }
+    panic!("expected exit {code} flagging {flagged:?}; three attempts:\n{}", attempts.join("\n---\n"));
+}
+
 #[test]
 fn injected_slowdown_is_named_and_unchanged_code_passes() {
     let scratch = scratch_dir();
 
-    let update = xtask(&["baseline-update", "--allow-dirty", "--no-tag"], &scratch, None);
-    assert!(update.status.success(), "{}", text(&update));
-    let files: Vec<_> = std::fs::read_dir(scratch.join("baselines")).unwrap().collect();
-    assert_eq!(files.len(), 1, "one baseline file for HEAD");
+    let slowed = expect_verdict(&scratch, Some("1.3"), 3, &["canary/slowable/time"]);
+    assert!(slowed.contains("canary/slowable/time"), "{slowed}");
 
-    let slowed = xtask(&["regression"], &scratch, Some("1.3"));
-    assert_eq!(slowed.status.code(), Some(3), "{}", text(&slowed));
-    assert_eq!(regressed(&scratch), ["canary/slowable/time"], "{}", text(&slowed));
-    assert!(String::from_utf8_lossy(&slowed.stdout).contains("canary/slowable/time"));
-
-    let unchanged = xtask(&["regression"], &scratch, None);
-    assert_eq!(unchanged.status.code(), Some(0), "{}", text(&unchanged));
-    assert!(regressed(&scratch).is_empty(), "{}", text(&unchanged));
+    expect_verdict(&scratch, None, 0, &[]);
     let report = std::fs::read_to_string(scratch.join("perf").join("report.md")).unwrap();
     assert!(report.contains("| canary/steady/time |"), "{report}");
 
