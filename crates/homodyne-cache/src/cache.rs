@@ -1,43 +1,44 @@
-//! The cache: one mutex around an exact ledger, an LRU order, and per-key
-//! single flights for `get_or_insert_with`.
+//! The cache: one mutex around an O(1) ledger (see `cache/ledger.rs`), codec
+//! work outside it, and per-key single flights (`cache/flight.rs`).
+//!
+//! Every call takes the lock for a bounded amount of bookkeeping: a hash
+//! lookup, a few list links, at most a heap pop per expired entry. Work that
+//! grows with an entry's size runs without the lock:
+//! - compressing cold entries: the calling thread marks them under the lock,
+//!   compresses them unlocked, and stores a result only if the entry was not
+//!   used or replaced meanwhile;
+//! - decompressing a compressed hit;
+//! - dropping evicted or replaced values (freeing a large array);
+//! - writing and reading files (`persist.rs`).
+//!
+//! The budget stays exact because nothing enters the ledger without room
+//! being made for it in the same critical section: compression only ever
+//! shrinks entries, so running it unlocked can only leave more room.
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::Hash;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+mod flight;
+mod ledger;
+
+use std::hash::{BuildHasher, Hash};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use parking_lot::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+use hashbrown::DefaultHashBuilder;
 
 use crate::codec::{Compressed, compress, decompress};
 use crate::config::{CacheConfig, Clock, MemoryProbe, SystemClock, SystemMemory};
 use crate::value::CacheValue;
-use crate::{CacheError, CacheStats};
+use crate::{CacheError, CacheStats, TryInsertError};
+use flight::{Flights, Joined};
+pub use ledger::ENTRY_OVERHEAD_BYTES;
+pub(crate) use ledger::{Ledger, Stored};
 
-/// Bytes charged per entry on top of its data (key, bookkeeping, allocator slack).
-pub const ENTRY_OVERHEAD_BYTES: usize = 256;
-
-pub(crate) enum Stored<V> {
-    Raw(Arc<V>),
-    Compressed(Compressed),
-}
-
-pub(crate) struct Entry<V> {
-    pub(crate) stored: Stored<V>,
-    pub(crate) shape: Vec<usize>,
-    pub(crate) raw_bytes: usize,
-    tick: u64,
-    inserted: Duration,
-    /// Compression was tried and did not pay; do not try again.
-    incompressible: bool,
-}
-
-impl<V> Entry<V> {
-    fn stored_bytes(&self) -> usize {
-        ENTRY_OVERHEAD_BYTES
-            + match &self.stored {
-                Stored::Raw(_) => self.raw_bytes,
-                Stored::Compressed(compressed) => compressed.payload.len(),
-            }
-    }
-}
+/// At most this many rounds of compression before a store falls back on
+/// eviction (each round compresses at least one entry; more rounds are only
+/// needed when compression saves less than the room a store asks for).
+const MAX_COMPRESSION_ROUNDS: usize = 4;
 
 /// Why an entry left the cache.
 #[derive(Clone, Copy)]
@@ -49,47 +50,49 @@ enum Cause {
     Explicit,
 }
 
+/// What the lock protects.
 pub(crate) struct Inner<K, V> {
-    pub(crate) entries: HashMap<K, Entry<V>>,
-    lru: BTreeMap<u64, K>,
-    next_tick: u64,
-    stored_bytes: usize,
-    hot_bytes: usize,
-    raw_bytes: usize,
-    under_pressure: bool,
+    pub(crate) ledger: Ledger<K, V>,
     stats: CacheStats,
+    under_pressure: bool,
 }
 
-struct Flight {
-    done: Mutex<bool>,
-    finished: Condvar,
+/// Values and entries that left the ledger: dropped by the caller after the
+/// lock is released, because freeing a large array takes longer than a hit.
+pub(crate) struct Garbage<K, V> {
+    entries: Vec<ledger::Removed<K, V>>,
+    stored: Vec<Stored<V>>,
+    values: Vec<Arc<V>>,
 }
 
-/// What [`MemoryEfficientCache::try_get_or_insert_with`] can fail with.
-#[derive(Debug)]
-pub enum TryInsertError<E> {
-    /// The computation failed; nothing was cached.
-    Compute(E),
-    /// The value could not be stored.
-    Cache(CacheError),
-}
-
-impl<E: std::fmt::Display> std::fmt::Display for TryInsertError<E> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TryInsertError::Compute(error) => write!(f, "computation failed: {error}"),
-            TryInsertError::Cache(error) => write!(f, "{error}"),
-        }
+impl<K, V> Default for Garbage<K, V> {
+    fn default() -> Self {
+        Garbage { entries: Vec::new(), stored: Vec::new(), values: Vec::new() }
     }
 }
 
-impl<E: std::error::Error + 'static> std::error::Error for TryInsertError<E> {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            TryInsertError::Compute(error) => Some(error),
-            TryInsertError::Cache(error) => Some(error),
-        }
-    }
+/// A compression to run outside the lock.
+struct Job<V> {
+    slot: u32,
+    id: u64,
+    touched: u64,
+    value: Arc<V>,
+}
+
+/// Room a store needs: raw bytes that become hot, bytes charged against the
+/// budget, and the slot it replaces (never compressed for it).
+#[derive(Clone, Copy)]
+struct Incoming {
+    hot: usize,
+    stored: usize,
+    skip: Option<u32>,
+}
+
+/// The budget-shrinking reaction to system memory pressure, read on the
+/// cache's clock (at most once per `pressure_check_seconds`), never under the lock.
+struct PressureGate {
+    next_check_nanos: AtomicU64,
+    under: AtomicBool,
 }
 
 /// A memory-bounded cache of numeric arrays with LRU and TTL eviction, an
@@ -99,13 +102,21 @@ impl<E: std::error::Error + 'static> std::error::Error for TryInsertError<E> {
 /// The budget and the entry limit are exact: after any call returns, the
 /// stored bytes (data plus [`ENTRY_OVERHEAD_BYTES`] per entry) and the number
 /// of entries are within them, whatever other threads do.
+///
+/// Every call costs O(1) in the number of entries (expiry: O(log n)); a raw
+/// hit takes the lock for a hash lookup and two list moves. Compression,
+/// decompression, freeing evicted values and file IO run outside the lock,
+/// so they never delay other callers' hits.
 pub struct MemoryEfficientCache<K, V> {
     config: CacheConfig,
     budget: usize,
+    ttl: Option<Duration>,
     inner: Mutex<Inner<K, V>>,
-    flights: Mutex<HashMap<K, Arc<Flight>>>,
+    flights: Flights<K>,
+    hasher: DefaultHashBuilder,
     clock: Arc<dyn Clock>,
     probe: Arc<dyn MemoryProbe>,
+    pressure: PressureGate,
 }
 
 impl<K: Hash + Eq + Clone + Send, V: CacheValue> MemoryEfficientCache<K, V> {
@@ -126,20 +137,18 @@ impl<K: Hash + Eq + Clone + Send, V: CacheValue> MemoryEfficientCache<K, V> {
         config.validate()?;
         Ok(MemoryEfficientCache {
             budget: config.budget_bytes(),
-            config,
+            ttl: config.ttl(),
             inner: Mutex::new(Inner {
-                entries: HashMap::new(),
-                lru: BTreeMap::new(),
-                next_tick: 0,
-                stored_bytes: 0,
-                hot_bytes: 0,
-                raw_bytes: 0,
-                under_pressure: false,
+                ledger: Ledger::new(config.compress_min_bytes),
                 stats: CacheStats::default(),
+                under_pressure: false,
             }),
-            flights: Mutex::new(HashMap::new()),
+            config,
+            flights: Flights::default(),
+            hasher: DefaultHashBuilder::default(),
             clock,
             probe,
+            pressure: PressureGate { next_check_nanos: AtomicU64::new(0), under: AtomicBool::new(false) },
         })
     }
 
@@ -151,7 +160,11 @@ impl<K: Hash + Eq + Clone + Send, V: CacheValue> MemoryEfficientCache<K, V> {
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner<K, V>> {
         // A panic while holding the lock cannot leave the ledger half-updated
         // in a way that breaks memory safety; keep serving.
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner.lock()
+    }
+
+    pub(crate) fn now(&self) -> Duration {
+        self.clock.now()
     }
 
     /// Stores `value` under `key`, replacing any previous value.
@@ -163,119 +176,200 @@ impl<K: Hash + Eq + Clone + Send, V: CacheValue> MemoryEfficientCache<K, V> {
     }
 
     /// [`set`](Self::set) with a value already shared.
+    ///
+    /// # Errors
+    /// [`CacheError::EntryTooLarge`] if the value alone exceeds the budget.
     pub fn set_arc(&self, key: K, value: Arc<V>) -> Result<(), CacheError> {
         let raw_bytes = value.byte_len();
         let shape = value.shape();
-        let mut inner = self.lock();
-        if raw_bytes + ENTRY_OVERHEAD_BYTES > self.budget {
-            inner.stats.rejected_oversize += 1;
-            return Err(CacheError::EntryTooLarge { bytes: raw_bytes + ENTRY_OVERHEAD_BYTES, budget: self.budget });
+        let expires = self.ttl;
+        self.store(key, Stored::Raw(value), shape, raw_bytes, expires, true).map(|_| ())
+    }
+
+    /// Stores an entry: makes room for it by compressing cold entries
+    /// outside the lock, then inserts it and evicts least recently used ones
+    /// in one critical section. Returns how many entries were evicted.
+    pub(crate) fn store(
+        &self,
+        key: K,
+        stored: Stored<V>,
+        shape: Vec<usize>,
+        raw_bytes: usize,
+        time_to_live: Option<Duration>,
+        count_insert: bool,
+    ) -> Result<usize, CacheError> {
+        let entry_bytes = ENTRY_OVERHEAD_BYTES.saturating_add(match &stored {
+            Stored::Raw(_) => raw_bytes,
+            Stored::Compressed(compressed) => compressed.len(),
+        });
+        if entry_bytes > self.budget {
+            self.lock().stats.rejected_oversize += 1;
+            return Err(CacheError::EntryTooLarge { bytes: entry_bytes, budget: self.budget });
         }
-        Self::remove_entry(&mut inner, &key, None);
-        let now = self.clock.now();
-        let tick = inner.next_tick;
-        inner.next_tick += 1;
-        let entry = Entry { stored: Stored::Raw(value), shape, raw_bytes, tick, inserted: now, incompressible: false };
-        inner.stored_bytes += entry.stored_bytes();
-        inner.hot_bytes += raw_bytes;
-        inner.raw_bytes += raw_bytes;
-        inner.lru.insert(tick, key.clone());
-        inner.entries.insert(key, entry);
-        inner.stats.inserts += 1;
-        self.enforce(&mut inner);
-        Ok(())
+        let hash = self.hasher.hash_one(&key);
+        let mut garbage = Garbage::default();
+        let mut now = self.now();
+        let pressure = self.under_pressure(now);
+        let hot = if matches!(stored, Stored::Raw(_)) { raw_bytes } else { 0 };
+        if self.compress_for(Incoming { hot, stored: entry_bytes, skip: None }, Some((hash, &key)), pressure) {
+            now = self.now();
+        }
+        let mut inner = self.lock();
+        Self::note_pressure(&mut inner, pressure);
+        Self::purge_expired_locked(&mut inner, now, &mut garbage);
+        if let Some(slot) = inner.ledger.find(hash, &key) {
+            garbage.entries.push(inner.ledger.remove(slot));
+        }
+        let expires = time_to_live.and_then(|ttl| now.checked_add(ttl));
+        inner.ledger.insert(key, hash, stored, shape, raw_bytes, expires);
+        inner.stats.inserts += u64::from(count_insert);
+        let evicted = self.evict_to_limits(&mut inner, pressure, &mut garbage);
+        drop(inner);
+        drop(garbage);
+        Ok(evicted)
     }
 
     /// The value under `key`, if present and not expired. An uncompressed hit
-    /// returns the stored `Arc` itself; a compressed one is decompressed and
-    /// kept uncompressed, as recently used.
+    /// returns the stored `Arc` itself; a compressed one is decompressed
+    /// (outside the lock) and kept uncompressed, as recently used.
     pub fn get(&self, key: &K) -> Option<Arc<V>> {
+        self.lookup(key, true)
+    }
+
+    /// [`get`](Self::get); `count` says whether the lookup counts in the statistics.
+    fn lookup(&self, key: &K, count: bool) -> Option<Arc<V>> {
+        let hash = self.hasher.hash_one(key);
+        let now = self.now();
+        let mut garbage = Garbage::default();
         let mut inner = self.lock();
-        let now = self.clock.now();
-        let expired = match inner.entries.get(key) {
-            None => {
-                inner.stats.misses += 1;
-                return None;
-            }
-            Some(entry) => self.config.ttl().is_some_and(|ttl| now.saturating_sub(entry.inserted) >= ttl),
-        };
-        if expired {
-            Self::remove_entry(&mut inner, key, Some(Cause::Ttl));
-            inner.stats.misses += 1;
+        Self::purge_expired_locked(&mut inner, now, &mut garbage);
+        let Some(slot) = inner.ledger.find(hash, key) else {
+            inner.stats.misses += u64::from(count);
             return None;
-        }
-        let tick = inner.next_tick;
-        inner.next_tick += 1;
-        let inner = &mut *inner;
-        let entry = inner.entries.get_mut(key)?;
-        inner.lru.remove(&entry.tick);
-        entry.tick = tick;
-        inner.lru.insert(tick, key.clone());
-        let value = match &entry.stored {
-            Stored::Raw(value) => Arc::clone(value),
-            Stored::Compressed(compressed) => {
-                let started = Instant::now();
-                let elements = decompress::<V::Elem>(compressed, entry.raw_bytes / size_of::<V::Elem>().max(1));
-                inner.stats.decompress_time += started.elapsed();
-                let Some(value) = elements.and_then(|elements| V::from_elements(&entry.shape, elements)) else {
-                    // Unreachable for data this process compressed; never return a wrong array.
-                    Self::remove_entry(inner, key, Some(Cause::Explicit));
-                    inner.stats.misses += 1;
-                    return None;
-                };
-                let value = Arc::new(value);
-                let before = entry.stored_bytes();
-                entry.stored = Stored::Raw(Arc::clone(&value));
-                inner.stored_bytes = inner.stored_bytes - before + entry.stored_bytes();
-                inner.hot_bytes += entry.raw_bytes;
-                value
-            }
         };
-        inner.stats.hits += 1;
-        self.enforce(inner);
+        inner.ledger.touch(slot);
+        let entry = inner.ledger.entry(slot)?;
+        let compressed = match &entry.stored {
+            Stored::Raw(value) => {
+                let value = Arc::clone(value);
+                inner.stats.hits += u64::from(count);
+                return Some(value);
+            }
+            Stored::Compressed(compressed) => Arc::clone(compressed),
+        };
+        let (id, shape, raw_bytes) = (entry.id, entry.shape.to_vec(), entry.raw_bytes);
+        drop(inner);
+        drop(garbage);
+        self.decompress_hit(slot, id, &compressed, &shape, raw_bytes, count)
+    }
+
+    /// The rest of a compressed hit: decompress outside the lock (and
+    /// compress colder entries if the hot share asks for it), then keep the
+    /// value uncompressed if the entry is still there and room can be made.
+    fn decompress_hit(
+        &self,
+        slot: u32,
+        id: u64,
+        compressed: &Compressed,
+        shape: &[usize],
+        raw_bytes: usize,
+        count: bool,
+    ) -> Option<Arc<V>> {
+        let now = self.now();
+        let pressure = self.under_pressure(now);
+        let growth = raw_bytes.saturating_sub(compressed.len());
+        self.compress_for(Incoming { hot: raw_bytes, stored: growth, skip: Some(slot) }, None, pressure);
+        let started = Instant::now();
+        let elements = decompress::<V::Elem>(compressed, raw_bytes / size_of::<V::Elem>().max(1));
+        let value = elements.and_then(|elements| V::from_elements(shape, elements)).map(Arc::new);
+        let elapsed = started.elapsed();
+        let mut garbage = Garbage::default();
+        let mut inner = self.lock();
+        inner.stats.decompress_time += elapsed;
+        let still_compressed =
+            inner.ledger.current(slot, id).is_some_and(|entry| matches!(entry.stored, Stored::Compressed(_)));
+        let Some(value) = value else {
+            // Unreachable for data this process compressed; never return a wrong array.
+            if still_compressed {
+                garbage.entries.push(inner.ledger.remove(slot));
+                Self::count(&mut inner, Cause::Explicit);
+            }
+            inner.stats.misses += u64::from(count);
+            return None;
+        };
+        inner.stats.hits += u64::from(count);
+        if still_compressed {
+            let target = self.target(pressure);
+            // Evict other entries (least recently used first) to make room;
+            // the entry itself was just used, so it is the last in line.
+            while inner.ledger.stored_bytes + growth > target {
+                match inner.ledger.lru_tail() {
+                    Some(tail) if tail != slot => self.evict(&mut inner, tail, pressure, &mut garbage),
+                    _ => break,
+                }
+            }
+            if inner.ledger.stored_bytes + growth <= target {
+                garbage.stored.push(inner.ledger.install_raw(slot, Arc::clone(&value)));
+            }
+        }
+        drop(inner);
+        drop(garbage);
         Some(value)
     }
 
     /// Whether `key` holds a live (unexpired) value; does not count as a use.
     pub fn contains(&self, key: &K) -> bool {
+        let hash = self.hasher.hash_one(key);
+        let now = self.now();
         let inner = self.lock();
-        let now = self.clock.now();
         inner
-            .entries
-            .get(key)
-            .is_some_and(|entry| self.config.ttl().is_none_or(|ttl| now.saturating_sub(entry.inserted) < ttl))
+            .ledger
+            .find(hash, key)
+            .and_then(|slot| inner.ledger.entry(slot))
+            .is_some_and(|entry| entry.expires.is_none_or(|at| at > now))
     }
 
     /// Removes `key`; returns whether it was present.
     pub fn remove(&self, key: &K) -> bool {
+        let hash = self.hasher.hash_one(key);
+        let mut garbage = Garbage::default();
         let mut inner = self.lock();
-        Self::remove_entry(&mut inner, key, Some(Cause::Explicit))
+        let Some(slot) = inner.ledger.find(hash, key) else { return false };
+        garbage.entries.push(inner.ledger.remove(slot));
+        Self::count(&mut inner, Cause::Explicit);
+        true
     }
 
     /// Removes every entry.
     pub fn clear(&self) {
         let mut inner = self.lock();
-        let keys: Vec<K> = inner.entries.keys().cloned().collect();
-        for key in keys {
-            Self::remove_entry(&mut inner, &key, Some(Cause::Explicit));
-        }
+        let emptied = std::mem::replace(&mut inner.ledger, Ledger::new(self.config.compress_min_bytes));
+        inner.stats.removals_explicit += emptied.len() as u64;
+        drop(inner);
+        drop(emptied);
     }
 
-    /// Removes the entries whose time to live has passed.
+    /// Removes the entries whose time to live has passed. (Every call does
+    /// this for the entries that expired since the last one, so calling it
+    /// is only needed to release memory while the cache is idle.)
     pub fn purge_expired(&self) {
+        let now = self.now();
+        let mut garbage = Garbage::default();
         let mut inner = self.lock();
-        self.purge_expired_locked(&mut inner);
+        Self::purge_expired_locked(&mut inner, now, &mut garbage);
     }
 
     /// A snapshot of the counters.
     pub fn stats(&self) -> CacheStats {
-        let inner = self.lock();
+        let now = self.now();
+        let mut garbage = Garbage::default();
+        let mut inner = self.lock();
+        Self::purge_expired_locked(&mut inner, now, &mut garbage);
         let mut stats = inner.stats.clone();
-        stats.entries = inner.entries.len();
-        stats.raw_bytes = inner.raw_bytes;
-        stats.stored_bytes = inner.stored_bytes;
-        stats.compressed_entries =
-            inner.entries.values().filter(|entry| matches!(entry.stored, Stored::Compressed(_))).count();
+        stats.entries = inner.ledger.len();
+        stats.raw_bytes = inner.ledger.raw_bytes;
+        stats.stored_bytes = inner.ledger.stored_bytes;
+        stats.compressed_entries = inner.ledger.compressed_entries();
         stats.under_pressure = inner.under_pressure;
         stats
     }
@@ -283,8 +377,15 @@ impl<K: Hash + Eq + Clone + Send, V: CacheValue> MemoryEfficientCache<K, V> {
     /// The value under `key`, or the result of `compute`, stored. Concurrent
     /// misses on one key run `compute` once; the others wait for its value.
     ///
+    /// If `compute` panics, the panic reaches this caller and the waiting
+    /// callers compute for themselves. A `compute` that calls back into the
+    /// cache for the same key gets [`CacheError::RecursiveCompute`] instead
+    /// of waiting for itself; one that waits for another thread which asks
+    /// for the same key would deadlock, so do not do that.
+    ///
     /// # Errors
-    /// [`CacheError::EntryTooLarge`] if the computed value exceeds the budget.
+    /// [`CacheError::EntryTooLarge`] if the computed value exceeds the
+    /// budget; [`CacheError::RecursiveCompute`].
     pub fn get_or_insert_with(&self, key: K, compute: impl FnOnce() -> V) -> Result<Arc<V>, CacheError> {
         self.try_get_or_insert_with(key, || Ok::<V, std::convert::Infallible>(compute())).map_err(|error| match error {
             TryInsertError::Cache(error) => error,
@@ -295,6 +396,10 @@ impl<K: Hash + Eq + Clone + Send, V: CacheValue> MemoryEfficientCache<K, V> {
     /// [`get_or_insert_with`](Self::get_or_insert_with) for a fallible
     /// computation; an error is returned to this caller and not cached (a
     /// waiting caller then computes for itself).
+    ///
+    /// # Errors
+    /// [`TryInsertError::Compute`] with the computation's error,
+    /// [`TryInsertError::Cache`] as for `get_or_insert_with`.
     pub fn try_get_or_insert_with<E>(
         &self,
         key: K,
@@ -304,20 +409,16 @@ impl<K: Hash + Eq + Clone + Send, V: CacheValue> MemoryEfficientCache<K, V> {
             if let Some(value) = self.get(&key) {
                 return Ok(value);
             }
-            let mut flights = self.flights.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Some(flight) = flights.get(&key).cloned() {
-                drop(flights);
-                let mut done = flight.done.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                while !*done {
-                    done = flight.finished.wait(done).unwrap_or_else(std::sync::PoisonError::into_inner);
-                }
-                continue;
+            let guard = match self.flights.join(&key) {
+                Joined::Leader(guard) => guard,
+                Joined::Waited => continue,
+                Joined::Recursive => return Err(TryInsertError::Cache(CacheError::RecursiveCompute)),
+            };
+            // A flight that ended between our miss and taking the flight has
+            // stored its value: use it rather than computing again.
+            if let Some(value) = self.lookup(&key, false) {
+                return Ok(value);
             }
-            let flight = Arc::new(Flight { done: Mutex::new(false), finished: Condvar::new() });
-            flights.insert(key.clone(), Arc::clone(&flight));
-            drop(flights);
-            // Whatever happens, release the waiters.
-            let finish = FlightGuard { cache_flights: &self.flights, key: key.clone(), flight };
             let result = match compute() {
                 Ok(value) => {
                     let value = Arc::new(value);
@@ -325,152 +426,163 @@ impl<K: Hash + Eq + Clone + Send, V: CacheValue> MemoryEfficientCache<K, V> {
                 }
                 Err(error) => Err(TryInsertError::Compute(error)),
             };
-            drop(finish);
+            drop(guard);
             return result;
         }
     }
 
-    /// Removes `key` if present, updating the ledger; `cause` is counted.
-    fn remove_entry(inner: &mut Inner<K, V>, key: &K, cause: Option<Cause>) -> bool {
-        let Some(entry) = inner.entries.remove(key) else { return false };
-        inner.lru.remove(&entry.tick);
-        inner.stored_bytes -= entry.stored_bytes();
-        inner.raw_bytes -= entry.raw_bytes;
-        if matches!(entry.stored, Stored::Raw(_)) {
-            inner.hot_bytes -= entry.raw_bytes;
-        }
-        let stats = &mut inner.stats;
-        match cause {
-            Some(Cause::Size) => stats.evictions_size += 1,
-            Some(Cause::Entries) => stats.evictions_entries += 1,
-            Some(Cause::Ttl) => stats.evictions_ttl += 1,
-            Some(Cause::Pressure) => stats.evictions_pressure += 1,
-            Some(Cause::Explicit) => stats.removals_explicit += 1,
-            None => {}
-        }
-        true
+    /// The byte target now: the budget, or its shrunken share under pressure.
+    fn target(&self, pressure: bool) -> usize {
+        if pressure { (self.budget as f64 * self.config.pressure_shrink) as usize } else { self.budget }
     }
 
-    fn purge_expired_locked(&self, inner: &mut Inner<K, V>) {
-        let Some(ttl) = self.config.ttl() else { return };
-        let now = self.clock.now();
-        let expired: Vec<K> = inner
-            .entries
-            .iter()
-            .filter(|(_, entry)| now.saturating_sub(entry.inserted) >= ttl)
-            .map(|(key, _)| key.clone())
-            .collect();
-        for key in expired {
-            Self::remove_entry(inner, &key, Some(Cause::Ttl));
+    /// Whether the system is short of memory, probing it at most once per
+    /// `pressure_check_seconds` of the cache's clock (the probe reads
+    /// `/proc`, which costs microseconds: never per call, never under the lock).
+    fn under_pressure(&self, now: Duration) -> bool {
+        let now_nanos = u64::try_from(now.as_nanos()).unwrap_or(u64::MAX);
+        let next = self.pressure.next_check_nanos.load(Ordering::Relaxed);
+        if now_nanos >= next {
+            let interval = Duration::try_from_secs_f64(self.config.pressure_check_seconds).unwrap_or(Duration::MAX);
+            let following = now_nanos.saturating_add(u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX));
+            // One thread probes; the others use the last reading.
+            if self
+                .pressure
+                .next_check_nanos
+                .compare_exchange(next, following, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+            {
+                let pressure = self
+                    .probe
+                    .available_fraction()
+                    .is_some_and(|available| available < self.config.pressure_available_fraction);
+                self.pressure.under.store(pressure, Ordering::Relaxed);
+                return pressure;
+            }
         }
+        self.pressure.under.load(Ordering::Relaxed)
     }
 
-    /// Brings the ledger within its limits: purge expired entries, compress
-    /// cold ones beyond the hot share, then evict least recently used ones.
-    fn enforce(&self, inner: &mut Inner<K, V>) {
-        self.purge_expired_locked(inner);
-        let pressure = self
-            .probe
-            .available_fraction()
-            .is_some_and(|available| available < self.config.pressure_available_fraction);
+    fn note_pressure(inner: &mut Inner<K, V>, pressure: bool) {
         if pressure != inner.under_pressure {
             inner.under_pressure = pressure;
             if pressure {
                 inner.stats.pressure_events += 1;
             }
         }
-        let target = if pressure { (self.budget as f64 * self.config.pressure_shrink) as usize } else { self.budget };
-        let hot_target = (target as f64 * self.config.hot_fraction) as usize;
-        if self.config.compression_level > 0 {
-            self.compress_cold(inner, |inner| inner.hot_bytes > hot_target || inner.stored_bytes > target);
-        }
-        while inner.entries.len() > self.config.max_entries {
-            Self::evict_oldest(inner, Cause::Entries);
-        }
-        while inner.stored_bytes > target && !inner.entries.is_empty() {
-            let cause = if inner.stored_bytes > self.budget { Cause::Size } else { Cause::Pressure };
-            Self::evict_oldest(inner, cause);
-        }
     }
 
-    fn evict_oldest(inner: &mut Inner<K, V>, cause: Cause) {
-        if let Some(key) = inner.lru.first_key_value().map(|(_, key)| key.clone()) {
-            Self::remove_entry(inner, &key, Some(cause));
-        }
-    }
-
-    /// Compresses uncompressed entries from the least recently used on, while
-    /// `needed` says so, skipping small and incompressible ones.
-    fn compress_cold(&self, inner: &mut Inner<K, V>, needed: impl Fn(&Inner<K, V>) -> bool) {
-        // The most recently used entry stays uncompressed: it was just read or written.
-        let n_candidates = inner.lru.len().saturating_sub(1);
-        let candidates: Vec<K> = inner.lru.values().take(n_candidates).cloned().collect();
-        for key in candidates {
-            if !needed(inner) {
-                break;
-            }
-            let Some(entry) = inner.entries.get_mut(&key) else { continue };
-            let Stored::Raw(value) = &entry.stored else { continue };
-            if entry.incompressible || entry.raw_bytes < self.config.compress_min_bytes {
-                continue;
-            }
-            let started = Instant::now();
-            let compressed = compress(&value.elements(), self.config.compression_level);
-            inner.stats.compress_time += started.elapsed();
-            if let Some(compressed) = compressed {
-                let before = entry.stored_bytes();
-                entry.stored = Stored::Compressed(compressed);
-                let after = entry.stored_bytes();
-                inner.stored_bytes = inner.stored_bytes - before + after;
-                inner.hot_bytes -= entry.raw_bytes;
-                inner.stats.compressions += 1;
-            } else {
-                entry.incompressible = true;
-                inner.stats.stored_raw_incompressible += 1;
-            }
-        }
-    }
-
-    /// Inserts an entry read from disk (already compressed or raw), then
-    /// enforces the limits.
-    pub(crate) fn insert_loaded(&self, key: K, stored: Stored<V>, shape: Vec<usize>, raw_bytes: usize) -> bool {
-        let mut inner = self.lock();
-        let entry_bytes = ENTRY_OVERHEAD_BYTES
-            + match &stored {
-                Stored::Raw(_) => raw_bytes,
-                Stored::Compressed(compressed) => compressed.payload.len(),
-            };
-        if entry_bytes > self.budget {
-            inner.stats.rejected_oversize += 1;
+    /// Compresses cold entries, outside the lock, until the hot share and the
+    /// target leave room for `incoming` (or no candidate is left). Returns
+    /// whether any compression ran.
+    fn compress_for(&self, incoming: Incoming, replacing: Option<(u64, &K)>, pressure: bool) -> bool {
+        if self.config.compression_level == 0 {
             return false;
         }
-        Self::remove_entry(&mut inner, &key, None);
-        let tick = inner.next_tick;
-        inner.next_tick += 1;
-        let hot = matches!(stored, Stored::Raw(_));
-        let entry = Entry { stored, shape, raw_bytes, tick, inserted: self.clock.now(), incompressible: false };
-        inner.stored_bytes += entry.stored_bytes();
-        inner.raw_bytes += raw_bytes;
-        if hot {
-            inner.hot_bytes += raw_bytes;
+        let target = self.target(pressure);
+        let hot_target = (target as f64 * self.config.hot_fraction) as usize;
+        let mut ran = false;
+        for _ in 0..MAX_COMPRESSION_ROUNDS {
+            let jobs = {
+                let mut inner = self.lock();
+                let ledger = &mut inner.ledger;
+                let replaced = replacing.and_then(|(hash, key)| ledger.find(hash, key));
+                // The entry being replaced leaves: its bytes do not need room.
+                let (leaving_hot, leaving_stored) =
+                    replaced.and_then(|slot| ledger.entry(slot)).map_or((0, 0), |entry| {
+                        (if matches!(entry.stored, Stored::Raw(_)) { entry.raw_bytes } else { 0 }, entry.stored_bytes())
+                    });
+                let need_hot = (ledger.hot_bytes + incoming.hot).saturating_sub(hot_target + leaving_hot);
+                let need_room = (ledger.stored_bytes + incoming.stored).saturating_sub(target + leaving_stored);
+                let skip = incoming.skip.or(replaced);
+                // Compressing n raw bytes saves at most n: pick until that would do.
+                let mut jobs = Vec::new();
+                let mut picked = 0;
+                while picked < need_hot.max(need_room) {
+                    let Some(slot) = ledger.take_coldest(skip) else { break };
+                    let entry = ledger.entry(slot).expect("a taken slot is occupied");
+                    let Stored::Raw(value) = &entry.stored else { unreachable!("cold entries are raw") };
+                    picked += entry.raw_bytes;
+                    jobs.push(Job { slot, id: entry.id, touched: entry.touched, value: Arc::clone(value) });
+                }
+                jobs
+            };
+            if jobs.is_empty() {
+                break;
+            }
+            ran = true;
+            let results: Vec<(Option<Compressed>, Duration)> = jobs
+                .iter()
+                .map(|job| {
+                    let started = Instant::now();
+                    let compressed = compress(&job.value.elements(), self.config.compression_level);
+                    (compressed, started.elapsed())
+                })
+                .collect();
+            let mut garbage: Garbage<K, V> = Garbage::default();
+            let mut inner = self.lock();
+            for (job, (result, elapsed)) in jobs.into_iter().zip(results) {
+                inner.stats.compress_time += elapsed;
+                let compressed = result.is_some();
+                match inner.ledger.finish_compression(job.slot, job.id, job.touched, result) {
+                    Ok(Some(old)) => {
+                        inner.stats.compressions += 1;
+                        garbage.stored.push(old);
+                    }
+                    Ok(None) => inner.stats.stored_raw_incompressible += 1,
+                    Err(()) => inner.stats.compressions_abandoned += u64::from(compressed),
+                }
+                garbage.values.push(job.value);
+            }
+            drop(inner);
+            drop(garbage);
         }
-        inner.lru.insert(tick, key.clone());
-        inner.entries.insert(key, entry);
-        self.enforce(&mut inner);
-        true
+        ran
     }
-}
 
-struct FlightGuard<'a, K: Hash + Eq> {
-    cache_flights: &'a Mutex<HashMap<K, Arc<Flight>>>,
-    key: K,
-    flight: Arc<Flight>,
-}
+    /// Evicts least recently used entries until the entry limit and the
+    /// target hold; returns how many went.
+    fn evict_to_limits(&self, inner: &mut Inner<K, V>, pressure: bool, garbage: &mut Garbage<K, V>) -> usize {
+        let target = self.target(pressure);
+        let mut evicted = 0;
+        while inner.ledger.len() > self.config.max_entries {
+            let Some(tail) = inner.ledger.lru_tail() else { break };
+            garbage.entries.push(inner.ledger.remove(tail));
+            Self::count(inner, Cause::Entries);
+            evicted += 1;
+        }
+        while inner.ledger.stored_bytes > target {
+            let Some(tail) = inner.ledger.lru_tail() else { break };
+            self.evict(inner, tail, pressure, garbage);
+            evicted += 1;
+        }
+        evicted
+    }
 
-impl<K: Hash + Eq> Drop for FlightGuard<'_, K> {
-    fn drop(&mut self) {
-        self.cache_flights.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&self.key);
-        *self.flight.done.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = true;
-        self.flight.finished.notify_all();
+    /// Evicts one entry for room, counted as a size or a pressure eviction.
+    fn evict(&self, inner: &mut Inner<K, V>, slot: u32, pressure: bool, garbage: &mut Garbage<K, V>) {
+        let cause = if pressure && inner.ledger.stored_bytes <= self.budget { Cause::Pressure } else { Cause::Size };
+        garbage.entries.push(inner.ledger.remove(slot));
+        Self::count(inner, cause);
+    }
+
+    fn count(inner: &mut Inner<K, V>, cause: Cause) {
+        let stats = &mut inner.stats;
+        match cause {
+            Cause::Size => stats.evictions_size += 1,
+            Cause::Entries => stats.evictions_entries += 1,
+            Cause::Ttl => stats.evictions_ttl += 1,
+            Cause::Pressure => stats.evictions_pressure += 1,
+            Cause::Explicit => stats.removals_explicit += 1,
+        }
+    }
+
+    /// Removes the entries that expired at or before `now`: O(1) when none
+    /// did, O(log n) per expired entry.
+    fn purge_expired_locked(inner: &mut Inner<K, V>, now: Duration, garbage: &mut Garbage<K, V>) {
+        while let Some(slot) = inner.ledger.next_expired(now) {
+            garbage.entries.push(inner.ledger.remove(slot));
+            Self::count(inner, Cause::Ttl);
+        }
     }
 }

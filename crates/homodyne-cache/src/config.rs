@@ -10,8 +10,8 @@ use crate::CacheError;
 /// Defaults are the design document's `MemoryEfficientCache(max_memory_mb=500,
 /// compression_level=1, ttl_seconds=3600, max_entries=10000)`, plus: arrays
 /// from 64 KiB up are compressed when cold, a quarter of the budget stays
-/// uncompressed (hot), and below 10% available system memory the budget
-/// shrinks to half until memory recovers.
+/// uncompressed (hot), and below 10% available system memory (read at most
+/// four times a second) the budget shrinks to half until memory recovers.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CacheConfig {
     /// The byte budget, in MiB: values plus a fixed per-entry overhead.
@@ -30,6 +30,9 @@ pub struct CacheConfig {
     pub pressure_available_fraction: f64,
     /// The budget under memory pressure, as a fraction of the normal one.
     pub pressure_shrink: f64,
+    /// How often, in seconds of the cache's clock, stores read the system's
+    /// available memory (reading it costs microseconds, so never per call).
+    pub pressure_check_seconds: f64,
 }
 
 impl Default for CacheConfig {
@@ -43,6 +46,7 @@ impl Default for CacheConfig {
             hot_fraction: 0.25,
             pressure_available_fraction: 0.10,
             pressure_shrink: 0.5,
+            pressure_check_seconds: 0.25,
         }
     }
 }
@@ -59,6 +63,9 @@ impl CacheConfig {
         }
         if self.ttl_seconds.is_nan() || self.ttl_seconds <= 0.0 {
             return fail("ttl_seconds", "positive (infinity for no expiry)");
+        }
+        if self.pressure_check_seconds.is_nan() || self.pressure_check_seconds < 0.0 {
+            return fail("pressure_check_seconds", "zero or positive");
         }
         if self.max_entries == 0 {
             return fail("max_entries", "at least 1");
@@ -80,8 +87,10 @@ impl CacheConfig {
         (self.max_memory_mb * 1024.0 * 1024.0) as usize
     }
 
+    /// The time to live; `None` for infinity and for values beyond what a
+    /// `Duration` holds (about 5.8e11 years), which mean "never" just as well.
     pub(crate) fn ttl(&self) -> Option<Duration> {
-        self.ttl_seconds.is_finite().then(|| Duration::from_secs_f64(self.ttl_seconds))
+        Duration::try_from_secs_f64(self.ttl_seconds).ok()
     }
 }
 
@@ -113,38 +122,29 @@ pub trait MemoryProbe: Send + Sync {
     fn available_fraction(&self) -> Option<f64>;
 }
 
-/// The system's memory through `sysinfo`: one `System`, refreshed at most
-/// four times a second; within a container the cgroup limit counts as the total.
+/// The system's memory through `sysinfo`; within a container the cgroup
+/// limit counts as the total. Every call reads `/proc` (microseconds): the
+/// cache calls it at most once per
+/// [`pressure_check_seconds`](CacheConfig::pressure_check_seconds).
 #[derive(Debug)]
 pub struct SystemMemory {
-    state: Mutex<(sysinfo::System, Option<LastReading>)>,
+    system: Mutex<sysinfo::System>,
 }
-
-/// When the memory was last read, and what it said.
-type LastReading = (Instant, Option<f64>);
 
 impl Default for SystemMemory {
     fn default() -> Self {
-        SystemMemory { state: Mutex::new((sysinfo::System::new(), None)) }
+        SystemMemory { system: Mutex::new(sysinfo::System::new()) }
     }
 }
 
 impl MemoryProbe for SystemMemory {
     fn available_fraction(&self) -> Option<f64> {
-        let mut state = self.state.lock().ok()?;
-        let (system, last) = &mut *state;
-        if let Some((at, fraction)) = last
-            && at.elapsed() < Duration::from_millis(250)
-        {
-            return *fraction;
-        }
+        let mut system = self.system.lock().ok()?;
         system.refresh_memory();
-        let fraction = match system.cgroup_limits() {
-            Some(limits) if limits.total_memory > 0 => limits.free_memory as f64 / limits.total_memory as f64,
-            _ if system.total_memory() > 0 => system.available_memory() as f64 / system.total_memory() as f64,
-            _ => return None,
-        };
-        *last = Some((Instant::now(), Some(fraction)));
-        Some(fraction)
+        match system.cgroup_limits() {
+            Some(limits) if limits.total_memory > 0 => Some(limits.free_memory as f64 / limits.total_memory as f64),
+            _ if system.total_memory() > 0 => Some(system.available_memory() as f64 / system.total_memory() as f64),
+            _ => None,
+        }
     }
 }

@@ -43,6 +43,9 @@ pub enum CacheError {
         /// The version it declares.
         version: u32,
     },
+    /// `get_or_insert_with` was called for a key from inside its own
+    /// computation for that key: waiting would wait for itself.
+    RecursiveCompute,
 }
 
 impl fmt::Display for CacheError {
@@ -59,6 +62,11 @@ impl fmt::Display for CacheError {
             CacheError::UnsupportedVersion { path, version } => {
                 write!(f, "{} has unsupported format version {version}", path.display())
             }
+            CacheError::RecursiveCompute => write!(
+                f,
+                "get_or_insert_with was called for a key from inside its own computation for that key \
+                 (it would wait for itself)"
+            ),
         }
     }
 }
@@ -68,6 +76,34 @@ impl std::error::Error for CacheError {
         match self {
             CacheError::Io { source, .. } => Some(source),
             _ => None,
+        }
+    }
+}
+
+/// What [`MemoryEfficientCache::try_get_or_insert_with`](crate::MemoryEfficientCache::try_get_or_insert_with)
+/// can fail with.
+#[derive(Debug)]
+pub enum TryInsertError<E> {
+    /// The computation failed; nothing was cached.
+    Compute(E),
+    /// The value could not be stored.
+    Cache(CacheError),
+}
+
+impl<E: fmt::Display> fmt::Display for TryInsertError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryInsertError::Compute(error) => write!(f, "computation failed: {error}"),
+            TryInsertError::Cache(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for TryInsertError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TryInsertError::Compute(error) => Some(error),
+            TryInsertError::Cache(error) => Some(error),
         }
     }
 }

@@ -45,10 +45,10 @@ mod persist;
 mod stats;
 mod value;
 
-pub use cache::{ENTRY_OVERHEAD_BYTES, MemoryEfficientCache, TryInsertError};
+pub use cache::{ENTRY_OVERHEAD_BYTES, MemoryEfficientCache};
 pub use codec::{Compressed, compress, decompress};
 pub use config::{CacheConfig, Clock, MemoryProbe, SystemClock, SystemMemory};
-pub use error::CacheError;
+pub use error::{CacheError, TryInsertError};
 pub use key::{ArrayKey, ContentHasher, KeyPart, array_key};
 pub use persist::{FORMAT_VERSION, LoadReport, PersistKey};
 pub use stats::CacheStats;

@@ -29,6 +29,9 @@ pub struct CacheStats {
     pub under_pressure: bool,
     /// Entries compressed when they went cold.
     pub compressions: u64,
+    /// Compressions whose result was dropped because the entry was used,
+    /// replaced or removed while it was being compressed (outside the lock).
+    pub compressions_abandoned: u64,
     /// Entries left uncompressed because compression would not pay (ratio below 1.15).
     pub stored_raw_incompressible: u64,
     /// Entries held now.

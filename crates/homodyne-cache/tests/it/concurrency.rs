@@ -52,3 +52,48 @@ fn eight_threads_keep_the_limits_and_the_counts() {
     assert_eq!(stats.inserts, sets.load(Ordering::Relaxed));
     assert!(stats.stored_bytes <= config.budget_bytes() && stats.entries <= config.max_entries);
 }
+
+/// Writers store compressible arrays that push others cold (so compression
+/// runs outside the lock, and compressed entries are decompressed on hits)
+/// while readers check every value they get; the limits hold at every
+/// observation and no read returns a wrong array.
+#[test]
+fn compression_racing_reads_keeps_values_exact_and_limits_held() {
+    let config = CacheConfig {
+        max_memory_mb: 6.0,
+        max_entries: 40,
+        compress_min_bytes: 4096,
+        hot_fraction: 0.1,
+        ..CacheConfig::default()
+    };
+    let (cache, _, _) = cache::<u32, Vec<f64>>(config);
+    let value =
+        |key: u32, len: usize| -> Vec<f64> { (0..len).map(|i| f64::from(key) + (i as f64 * 1e-4).sin()).collect() };
+    let lengths: Vec<usize> = (0..64).map(|key| 20_000 + key * 3001).collect();
+    let wrong = AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for thread in 0..4u32 {
+            let (cache, lengths, wrong, value) = (&cache, &lengths, &wrong, &value);
+            scope.spawn(move || {
+                let random = homodyne_testkit::uniform(3000, u64::from(thread) + 100);
+                for (step, u) in random.iter().enumerate() {
+                    let key = (u * 64.0) as u32;
+                    if thread == 0 && step % 2 == 0 {
+                        cache.set(key, value(key, lengths[key as usize])).unwrap();
+                    } else if let Some(got) = cache.get(&key)
+                        && *got != value(key, lengths[key as usize])
+                    {
+                        wrong.fetch_add(1, Ordering::Relaxed);
+                    }
+                    let stats = cache.stats();
+                    assert!(stats.stored_bytes <= config.budget_bytes(), "{stats:?}");
+                    assert!(stats.entries <= config.max_entries, "{stats:?}");
+                }
+            });
+        }
+    });
+    assert_eq!(wrong.load(Ordering::Relaxed), 0);
+    let stats = cache.stats();
+    assert!(stats.compressions > 100, "{stats:?}");
+    assert!(stats.decompress_time > std::time::Duration::ZERO, "compressed entries were hit: {stats:?}");
+}
