@@ -12,8 +12,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
 use crate::Args;
-use crate::history::format_ns;
-use crate::regression::write_atomically;
+use crate::format::{format_ns, write_text};
 
 /// The Python packages, pinned: the versions the README's tables were made with.
 const PYTHON_PACKAGES: [&str; 4] = ["numpy==2.4.6", "numba==0.68.1", "cachetools==8.0.2", "lz4==4.4.5"];
@@ -232,7 +231,7 @@ pub(crate) fn compare(mut args: Args) -> Result<u8> {
     let _ = writeln!(markdown, "Total time of the comparison: {:.0} s.", started.elapsed().as_secs_f64());
     let out = root.join("target").join("perf");
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    write_atomically(&out.join("compare.md"), &markdown)?;
+    write_text(&out.join("compare.md"), &markdown)?;
     println!("{markdown}");
     eprintln!("written to {}", out.join("compare.md").display());
     if mismatches > 0 {

@@ -13,58 +13,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use homodyne_perf::{Baseline, BenchmarkSamples, Outcome, Thresholds, compare};
+use homodyne_perf::{Baseline, Outcome, compare_baselines};
 
 use crate::Args;
-use crate::regression::write_atomically;
-
-/// A duration in nanoseconds in the unit divan would use.
-pub(crate) fn format_ns(ns: f64) -> String {
-    let (value, unit) = if ns >= 1e9 {
-        (ns / 1e9, "s")
-    } else if ns >= 1e6 {
-        (ns / 1e6, "ms")
-    } else if ns >= 1e3 {
-        (ns / 1e3, "µs")
-    } else {
-        (ns, "ns")
-    };
-    let digits = if value >= 100.0 {
-        1
-    } else if value >= 10.0 {
-        2
-    } else {
-        3
-    };
-    format!("{value:.digits$} {unit}")
-}
-
-/// `YYYY-MM-DD` of a Unix timestamp (UTC), by the civil-from-days algorithm
-/// of Howard Hinnant.
-pub(crate) fn utc_date(timestamp: u64) -> String {
-    let days = (timestamp / 86_400) as i64;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
-/// The median, `None` for no values.
-pub(crate) fn median(values: &[f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let mid = sorted.len() / 2;
-    Some(if sorted.len().is_multiple_of(2) { f64::midpoint(sorted[mid - 1], sorted[mid]) } else { sorted[mid] })
-}
+use crate::format::{format_ns, median, short_id, utc_date};
 
 /// Every baseline file in `dir`, oldest first. A file that cannot be read
 /// is an error naming it: a history with silent holes would mislead.
@@ -102,24 +54,12 @@ pub(crate) fn history(baselines: &[Baseline]) -> Vec<(String, Vec<Point>)> {
     // that Holm's correction sees the whole family.
     let mut changes: Vec<Vec<(String, Outcome)>> = vec![Vec::new()];
     for pair in baselines.windows(2) {
-        let inputs: Vec<BenchmarkSamples> = names
-            .iter()
-            .filter_map(|name| {
-                let base = pair[0].benchmarks.get(*name)?;
-                let head = pair[1].benchmarks.get(*name)?;
-                Some(BenchmarkSamples {
-                    name: (*name).clone(),
-                    direction: head.direction,
-                    base: base.samples.clone(),
-                    head: head.samples.clone(),
-                })
-            })
-            .collect();
-        let mismatch = pair[0].machine != pair[1].machine;
-        let verdicts = compare(&inputs, &Thresholds::default(), mismatch);
+        let comparison = compare_baselines(Some(&pair[0]), &pair[1], &crate::suite::thresholds());
         changes.push(
-            verdicts
+            comparison
+                .verdicts
                 .into_iter()
+                .filter(|verdict| !verdict.canary)
                 .filter(|verdict| matches!(verdict.outcome, Outcome::Regression(_) | Outcome::Improvement))
                 .map(|verdict| (verdict.name, verdict.outcome))
                 .collect(),
@@ -132,9 +72,14 @@ pub(crate) fn history(baselines: &[Baseline]) -> Vec<(String, Vec<Point>)> {
                 .iter()
                 .zip(&changes)
                 .map(|(baseline, changed)| {
-                    let samples = baseline.benchmarks.get(name).map_or(&[][..], |record| record.samples.as_slice());
+                    // Charts and tables show times in ns, whatever unit a file stores.
+                    let samples: Vec<f64> = baseline.benchmarks.get(name).map_or_else(Vec::new, |record| {
+                        let to_ns = homodyne_perf::time_factor(&record.unit, "ns").unwrap_or(1.0);
+                        record.samples.iter().map(|value| value * to_ns).collect()
+                    });
+                    let samples = samples.as_slice();
                     Point {
-                        commit: baseline.commit[..baseline.commit.len().min(10)].to_owned(),
+                        commit: short_id(&baseline.commit, 10).to_owned(),
                         date: utc_date(baseline.timestamp),
                         median_ns: median(samples),
                         fastest_ns: samples.iter().copied().reduce(f64::min),
@@ -234,7 +179,7 @@ pub(crate) fn svg_chart(name: &str, points: &[Point]) -> String {
             r#"<text x="{0:.1}" y="{1:.1}" text-anchor="end" transform="rotate(-30 {0:.1} {1:.1})">{2}</text>"#,
             x(index),
             axis_bottom + 14.0,
-            escape(&point.commit[..point.commit.len().min(7)])
+            escape(short_id(&point.commit, 7))
         );
     }
     svg.push_str("</svg>\n");
@@ -254,8 +199,9 @@ pub(crate) fn markdown(baselines: &[Baseline], histories: &[(String, Vec<Point>)
     let mut out = String::from("## Benchmark history\n\n");
     let _ = writeln!(
         out,
-        "{} baselines, {} to {}. Change points: a step that the regression rule (trimmed one-sided t-test, \
-         Holm-corrected, beyond the noise threshold) finds between a baseline and the one before it.\n",
+        "{} baselines, {} to {}. Change points: a step that the regression rule (permutation test of the \
+         trimmed log times, Holm-corrected, beyond the noise threshold) finds between a baseline and the one \
+         before it.\n",
         baselines.len(),
         baselines.first().map_or_else(String::new, |b| utc_date(b.timestamp)),
         baselines.last().map_or_else(String::new, |b| utc_date(b.timestamp)),
@@ -318,11 +264,11 @@ pub(crate) fn report(mut args: Args) -> Result<u8> {
     let charts_dir = out_dir.join("history");
     std::fs::create_dir_all(&charts_dir).with_context(|| format!("creating {}", charts_dir.display()))?;
     for (name, points) in &histories {
-        write_atomically(&charts_dir.join(chart_file(name)), &svg_chart(name, points))?;
+        crate::format::write_text(&charts_dir.join(chart_file(name)), &svg_chart(name, points))?;
     }
     let text = markdown(&baselines, &histories, "history");
     let path = out_dir.join("history.md");
-    write_atomically(&path, &text)?;
+    crate::format::write_text(&path, &text)?;
     println!("{text}");
     eprintln!("history written to {} (charts in {})", path.display(), charts_dir.display());
     Ok(0)
@@ -335,28 +281,6 @@ mod tests {
     use homodyne_perf::{BASELINE_FORMAT_VERSION, BenchmarkRecord, Direction, Machine, Sampling};
 
     use super::*;
-
-    fn check_date(timestamp: u64, expected: &str) {
-        assert_eq!(utc_date(timestamp), expected, "{timestamp}");
-    }
-
-    #[test]
-    fn dates_match_python_datetime() {
-        // Reference: datetime.datetime.utcfromtimestamp(t).date().
-        check_date(0, "1970-01-01");
-        check_date(951_782_400, "2000-02-29");
-        check_date(1_795_651_200, "2026-11-26");
-        check_date(4_102_444_799, "2099-12-31");
-    }
-
-    #[test]
-    fn durations_use_divan_units() {
-        assert_eq!(format_ns(12.345), "12.35 ns");
-        assert_eq!(format_ns(1_470.0), "1.470 µs");
-        assert_eq!(format_ns(15_000_000.0), "15.00 ms");
-        assert_eq!(format_ns(197_000_000.0), "197.0 ms");
-        assert_eq!(format_ns(2.5e9), "2.500 s");
-    }
 
     fn baseline(commit: &str, timestamp: u64, benchmarks: &[(&str, Vec<f64>)]) -> Baseline {
         Baseline {
@@ -371,6 +295,7 @@ mod tests {
             profile: "bench".to_owned(),
             machine: Machine { cpu: "cpu".to_owned(), cores: 2, memory_bytes: 1 << 34 },
             sampling: Sampling { runs: 8, sample: "median".to_owned() },
+            updates: Vec::new(),
             benchmarks: benchmarks
                 .iter()
                 .map(|(name, samples)| {
@@ -378,6 +303,7 @@ mod tests {
                         unit: "ns".to_owned(),
                         direction: Direction::LowerIsBetter,
                         samples: samples.clone(),
+                        update: 0,
                     };
                     ((*name).to_owned(), record)
                 })

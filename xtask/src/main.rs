@@ -12,6 +12,7 @@
 
 mod compare;
 mod divan;
+mod format;
 mod history;
 mod regression;
 mod suite;
@@ -35,10 +36,15 @@ commands:
       --bench NAME      only the bench target NAME (e.g. kernels)
       --quick           few samples per benchmark: reports, never gates
       --self-check      A/A: compare the build (or the base) with itself
-  baseline-update   run the benches and write baselines/<HEAD commit>.toml
+      --budget SECONDS  time for running undecided benchmarks again (default 300; 600 when CI is set)
+  baseline-update   run the benches and write baselines/<HEAD commit>.toml; an existing file of
+                    that commit is merged into (rows measured again are replaced unless the stored
+                    ones have more samples; the others are kept)
       --name NAME       tag perf-baseline/NAME (default: the short commit id)
       --allow-dirty     record even with uncommitted changes
       --no-tag          do not create the tag
+      --force           replace stored rows that have more samples, merge across machines,
+                        move an existing tag
       --runs, --filter, --bench, --quick as above
   report            Markdown history of the baselines with SVG charts
       --last N          the last N baselines (default 10)
@@ -48,8 +54,10 @@ commands:
       --workload NAME   one workload (angles, correlation, chi2, batch_chi2, objective, cache)
   calibrate         time the angle-filter strategies and print the thresholds
 
-common options: --baselines-dir DIR (default baselines/), --out-dir DIR (default target/perf/)
-exit codes: 0 no regression, 3 regression (regression without --quick), 1 error";
+common options: --root DIR (the workspace to measure; default this one), --baselines-dir DIR
+(default baselines/), --out-dir DIR (default target/perf/)
+exit codes: 0 no regression, 3 regression, 4 inconclusive (the canaries say the machine's speed
+changed unevenly between base and head), 1 error (never a silent pass: a git or file error stops)";
 
 fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {

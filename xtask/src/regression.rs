@@ -1,27 +1,49 @@
 //! `cargo xtask regression` and `cargo xtask baseline-update`: run the
 //! bench suite as separate processes, store the samples as a baseline keyed
-//! to the commit, compare with a base through `homodyne-perf`.
+//! to the commit (merging into what is stored), compare with a base through
+//! `homodyne-perf`, and run undecided benchmarks again until they are decided.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use homodyne_perf::git::{self, GitState};
 use homodyne_perf::{
-    BASELINE_FORMAT_VERSION, Baseline, Comparison, Machine, Metric, Outcome, PerformanceRecorder, Sampling, Severity,
+    BASELINE_FORMAT_VERSION, Baseline, BenchmarkRecord, Comparison, Direction, Machine, Outcome, Sampling, Severity,
+    Update, Verdict, compare_baselines, file_exists,
 };
 
 use crate::Args;
-use crate::history::{format_ns, median};
-use crate::suite::{self, BenchBinary, RunOptions, Samples};
+use crate::format::{format_ns, median, short_id, write_text};
+use crate::suite::{self, BenchBinary, Plan, Samples, Selection};
 
 /// Exit code: the command ran and found no regression.
 pub(crate) const EXIT_OK: u8 = 0;
 /// Exit code: at least one benchmark regressed.
 pub(crate) const EXIT_REGRESSION: u8 = 3;
+/// Exit code: the canaries say the machine's speed changed unevenly between
+/// base and head, so the verdicts cannot be trusted (run again, or use
+/// `--base`, which interleaves the two sides).
+pub(crate) const EXIT_INCONCLUSIVE: u8 = 4;
+
+/// Looks at the data, the first after the initial runs; each later one
+/// after another `--runs` runs of the benchmarks still undecided.
+const MAX_LOOKS: u32 = 4;
+
+/// The share of the family-wise α spent at look `look` (1-based): 1/2, 1/4,
+/// 1/8, 1/8. Testing the same benchmarks again after more runs gives false
+/// alarms more chances; spending α across looks keeps the total at α.
+fn alpha_share(look: u32) -> f64 {
+    match look {
+        0 | 1 => 0.5,
+        2 => 0.25,
+        _ => 0.125,
+    }
+}
 
 /// Where things live; the directories can be moved (tests do).
 struct Layout {
@@ -32,7 +54,7 @@ struct Layout {
 
 impl Layout {
     fn from_args(args: &mut Args) -> Result<Layout> {
-        let root = crate::workspace_root();
+        let root = args.value("--root")?.map_or_else(crate::workspace_root, PathBuf::from);
         let baselines_dir = args.value("--baselines-dir")?.map_or_else(|| root.join("baselines"), PathBuf::from);
         let out_dir = args.value("--out-dir")?.map_or_else(|| root.join("target").join("perf"), PathBuf::from);
         Ok(Layout { root, baselines_dir, out_dir })
@@ -44,21 +66,53 @@ fn is_ci() -> bool {
 }
 
 /// The options shared by both commands.
-fn run_options(args: &mut Args, quick: bool) -> Result<RunOptions> {
-    let default_runs = if quick {
-        1
-    } else if is_ci() {
-        10
-    } else {
-        5
-    };
-    let runs = match args.value("--runs")? {
-        Some(text) => text.parse::<usize>().ok().filter(|runs| *runs > 0).with_context(|| {
-            format!("--runs takes a positive number of process runs per bench binary, not {text:?}")
-        })?,
-        None => default_runs,
-    };
-    Ok(RunOptions { runs, filter: args.value("--filter")?, quick, bench: args.value("--bench")? })
+struct RunOptions {
+    runs: usize,
+    filter: Option<String>,
+    quick: bool,
+    bench: Option<String>,
+}
+
+impl RunOptions {
+    fn from_args(args: &mut Args, quick: bool) -> Result<RunOptions> {
+        let default_runs = if quick {
+            1
+        } else if is_ci() {
+            10
+        } else {
+            5
+        };
+        let runs = match args.value("--runs")? {
+            Some(text) => text.parse::<usize>().ok().filter(|runs| *runs > 0).with_context(|| {
+                format!("--runs takes a positive number of process runs per bench binary, not {text:?}")
+            })?,
+            None => default_runs,
+        };
+        Ok(RunOptions { runs, filter: args.value("--filter")?, quick, bench: args.value("--bench")? })
+    }
+
+    fn selection(&self) -> Selection {
+        Selection { filters: self.filter.iter().cloned().collect(), quick: self.quick }
+    }
+
+    fn partial(&self) -> bool {
+        self.filter.is_some() || self.bench.is_some()
+    }
+
+    /// The command line that produced the samples, for the baseline's updates.
+    fn describe(&self, command: &str) -> String {
+        let mut text = format!("cargo xtask {command} --runs {}", self.runs);
+        if let Some(filter) = &self.filter {
+            let _ = write!(text, " --filter {filter}");
+        }
+        if let Some(bench) = &self.bench {
+            let _ = write!(text, " --bench {bench}");
+        }
+        if self.quick {
+            text.push_str(" --quick");
+        }
+        text
+    }
 }
 
 fn rustc_facts() -> (String, String) {
@@ -73,29 +127,51 @@ fn rustc_facts() -> (String, String) {
     (format!("rustc {}", field("release:")), field("host:"))
 }
 
-/// A baseline describing one side's samples, measured here and now.
-fn make_baseline(commit: &str, git_state: Option<&GitState>, runs: usize, samples: &Samples) -> Result<Baseline> {
-    let mut recorder = PerformanceRecorder::default();
-    for (name, values) in samples {
-        for value in values {
-            recorder.record_metric(name, Metric::Time, *value)?;
-        }
-    }
+/// A baseline describing one side's samples (divan's medians, in ns),
+/// measured here and now.
+fn make_baseline(
+    commit: &str,
+    git_state: Option<&GitState>,
+    options: &RunOptions,
+    command: &str,
+    samples: &Samples,
+) -> Baseline {
     let (rustc, target) = rustc_facts();
-    Ok(Baseline {
+    let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs());
+    let benchmarks = samples
+        .iter()
+        .filter(|(_, values)| !values.is_empty())
+        .map(|(name, values)| {
+            let record = BenchmarkRecord {
+                unit: "ns".to_owned(),
+                direction: Direction::LowerIsBetter,
+                samples: values.clone(),
+                update: 0,
+            };
+            (format!("{name}/time"), record)
+        })
+        .collect();
+    Baseline {
         format_version: BASELINE_FORMAT_VERSION,
         commit: commit.to_owned(),
         branch: git_state.and_then(|state| state.branch.clone()),
         tags: Vec::new(),
         dirty: git_state.is_some_and(|state| state.dirty),
-        timestamp: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs()),
+        timestamp,
         rustc,
         target,
         profile: "bench".to_owned(),
         machine: Machine::current(),
-        sampling: Sampling { runs, sample: "median of one divan process run, ns".to_owned() },
-        benchmarks: recorder.samples().clone(),
-    })
+        sampling: Sampling { runs: options.runs, sample: "median of one divan process run, ns".to_owned() },
+        updates: vec![Update {
+            timestamp,
+            runs: options.runs,
+            command: options.describe(command),
+            partial: options.partial(),
+            quick: options.quick,
+        }],
+        benchmarks,
+    }
 }
 
 /// Checks out `commit` in a git worktree under the output directory (made
@@ -133,21 +209,22 @@ fn results_markdown(head: &Baseline) -> String {
     let _ = writeln!(
         out,
         "head `{}` ({} runs) on {} ({} cores)\n",
-        &head.commit[..head.commit.len().min(12)],
+        short_id(&head.commit, 12),
         head.sampling.runs,
         head.machine.cpu,
         head.machine.cores
     );
     out.push_str("| benchmark | median | fastest run | slowest run |\n|---|---|---|---|\n");
     for (name, record) in &head.benchmarks {
+        let to_ns = homodyne_perf::time_factor(&record.unit, "ns").unwrap_or(1.0);
         let fastest = record.samples.iter().copied().fold(f64::INFINITY, f64::min);
         let slowest = record.samples.iter().copied().fold(0.0, f64::max);
         let _ = writeln!(
             out,
             "| {name} | {} | {} | {} |",
-            format_ns(median(&record.samples).unwrap_or(f64::NAN)),
-            format_ns(fastest),
-            format_ns(slowest)
+            format_ns(median(&record.samples).unwrap_or(f64::NAN) * to_ns),
+            format_ns(fastest * to_ns),
+            format_ns(slowest * to_ns)
         );
     }
     out
@@ -157,15 +234,16 @@ fn results_markdown(head: &Baseline) -> String {
 fn publish(layout: &Layout, markdown: &str, json: Option<&str>) -> Result<()> {
     std::fs::create_dir_all(&layout.out_dir).with_context(|| format!("creating {}", layout.out_dir.display()))?;
     let report = layout.out_dir.join("report.md");
-    write_atomically(&report, markdown)?;
+    write_text(&report, markdown)?;
     let json_path = layout.out_dir.join("report.json");
     match json {
-        Some(json) => write_atomically(&json_path, json)?,
+        Some(json) => write_text(&json_path, json)?,
         // No comparison, so no verdicts: a stale file would mislead.
-        None if json_path.exists() => {
-            std::fs::remove_file(&json_path).with_context(|| format!("removing {}", json_path.display()))?;
-        }
-        None => {}
+        None => match std::fs::remove_file(&json_path) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(error).with_context(|| format!("removing {}", json_path.display())),
+        },
     }
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|path| !path.is_empty()) {
         let mut file = std::fs::OpenOptions::new()
@@ -179,20 +257,10 @@ fn publish(layout: &Layout, markdown: &str, json: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-/// Writes `text` to `path` through a temporary file and a rename.
-pub(crate) fn write_atomically(path: &Path, text: &str) -> Result<()> {
-    let temporary = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&temporary, text).with_context(|| format!("writing {}", temporary.display()))?;
-    std::fs::rename(&temporary, path).with_context(|| format!("renaming {} to {}", temporary.display(), path.display()))
-}
-
-fn flagged(comparison: &Comparison) -> Vec<&str> {
-    comparison
-        .verdicts
-        .iter()
-        .filter(|verdict| matches!(verdict.outcome, Outcome::Regression(_)))
-        .map(|verdict| verdict.name.as_str())
-        .collect()
+/// The stored baseline to compare HEAD with (tag, else ancestor), if any.
+fn stored_base(layout: &Layout) -> Result<Option<Baseline>> {
+    let found = git::find_base(&layout.root, &layout.baselines_dir, None)?;
+    Ok(found.map(|(_, path)| Baseline::load(&path)).transpose()?)
 }
 
 /// `cargo xtask regression`.
@@ -201,46 +269,78 @@ pub(crate) fn regression(mut args: Args) -> Result<u8> {
     let quick = args.flag("--quick");
     let self_check = args.flag("--self-check");
     let base_ref = args.value("--base")?;
-    let options = run_options(&mut args, quick)?;
+    let budget = match args.value("--budget")? {
+        Some(text) => Duration::from_secs(text.parse::<u64>().with_context(|| {
+            format!("--budget takes whole seconds for the runs of undecided benchmarks, not {text:?}")
+        })?),
+        None => Duration::from_secs(if is_ci() { 600 } else { 300 }),
+    };
+    let options = RunOptions::from_args(&mut args, quick)?;
     args.finish()?;
 
-    let head_state = git::git_state(&layout.root).ok();
-    let head_commit = head_state.as_ref().map_or_else(|| "working-tree".to_owned(), |state| state.commit.clone());
+    // Any git failure is an error: "no baseline" must mean there is none.
+    let head_state = git::git_state(&layout.root)?;
     eprintln!("building the benches…");
-    let head_binaries = suite::build(&layout.root, None, options.bench.as_deref())?;
+    let bins = layout.out_dir.join("bins");
+    let head_binaries = suite::build(&layout.root, None, options.bench.as_deref(), &bins.join("head"))?;
 
     // The base side: measured now (interleaved) or read from a stored baseline.
-    let (base, head_samples) = if let Some(base_ref) = &base_ref {
-        let base_commit = git::resolve(&layout.root, base_ref)?;
-        let worktree = base_worktree(&layout, &base_commit)?;
-        eprintln!("building the benches of the base {base_ref} ({})…", &base_commit[..12]);
-        // The shared target directory reuses every dependency already built.
-        let base_binaries = suite::build(&worktree, Some(&layout.root.join("target")), options.bench.as_deref())?;
-        let (base_binaries, head_binaries): (&[BenchBinary], &[BenchBinary]) =
-            if self_check { (&base_binaries, &base_binaries) } else { (&base_binaries, &head_binaries) };
-        let mut samples = suite::run_groups(&[base_binaries, head_binaries], &options)?.into_iter();
-        let (base_samples, head_samples) = (samples.next().unwrap_or_default(), samples.next().unwrap_or_default());
-        (Some(make_baseline(&base_commit, None, options.runs, &base_samples)?), head_samples)
-    } else if self_check {
-        let mut samples = suite::run_groups(&[&head_binaries, &head_binaries], &options)?.into_iter();
-        let (base_samples, head_samples) = (samples.next().unwrap_or_default(), samples.next().unwrap_or_default());
-        (Some(make_baseline(&head_commit, head_state.as_ref(), options.runs, &base_samples)?), head_samples)
-    } else {
-        let found = match &head_state {
-            Some(_) => git::find_base(&layout.root, &layout.baselines_dir, None)?,
-            None => None,
-        };
-        let base = found.map(|(_, path)| Baseline::load(&path)).transpose()?;
-        let samples = suite::run_groups(&[&head_binaries], &options)?.into_iter().next().unwrap_or_default();
-        (base, samples)
+    let (base_binaries, head_binaries, base_commit, stored) = match (&base_ref, self_check) {
+        (Some(base_ref), _) => {
+            let commit = git::resolve(&layout.root, base_ref)?;
+            let worktree = base_worktree(&layout, &commit)?;
+            eprintln!("building the benches of the base {base_ref} ({})…", short_id(&commit, 12));
+            // The shared target directory reuses every dependency already built.
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .filter(|dir| !dir.is_empty())
+                .map_or_else(|| layout.root.join("target"), PathBuf::from);
+            let built = suite::build(&worktree, Some(&target), options.bench.as_deref(), &bins.join("base"))?;
+            // A self-check with a base runs the base's build against itself.
+            let head = if self_check { built.clone() } else { head_binaries };
+            (Some(built), head, Some(commit), None)
+        }
+        (None, true) => (Some(head_binaries.clone()), head_binaries, Some(head_state.commit.clone()), None),
+        (None, false) => (None, head_binaries, None, stored_base(&layout)?),
     };
-    if head_samples.is_empty() {
+    gate(
+        &layout,
+        &options,
+        budget,
+        &head_binaries,
+        base_binaries.as_deref(),
+        base_commit,
+        stored,
+        &head_state,
+        self_check,
+    )
+}
+
+/// Runs, compares, reruns the undecided, reports; returns the exit code.
+#[expect(clippy::too_many_arguments, reason = "the two ways in (measured or stored base) meet here")]
+fn gate(
+    layout: &Layout,
+    options: &RunOptions,
+    budget: Duration,
+    head_binaries: &[BenchBinary],
+    base_binaries: Option<&[BenchBinary]>,
+    base_commit: Option<String>,
+    stored: Option<Baseline>,
+    head_state: &GitState,
+    self_check: bool,
+) -> Result<u8> {
+    let mut groups: Vec<&[BenchBinary]> = Vec::new();
+    if let Some(base) = base_binaries {
+        groups.push(base);
+    }
+    groups.push(head_binaries);
+    let mut sides = Sides { options, head_state, base_commit, samples: vec![Samples::new(); groups.len()] };
+    suite::run_plan(&suite::whole(&groups, &options.selection()), options.runs, None, &mut sides.samples)?;
+    if sides.head_samples().is_empty() {
         bail!("no benchmark ran (does --filter match anything?)");
     }
-    let head = make_baseline(&head_commit, head_state.as_ref(), options.runs, &head_samples)?;
+    let head = sides.head();
     head.save(&layout.out_dir.join("runs"))?;
-
-    let Some(mut base) = base else {
+    let Some(base) = stored.or_else(|| sides.measured_base(&head)) else {
         let mut markdown = results_markdown(&head);
         let _ = write!(
             markdown,
@@ -249,20 +349,27 @@ pub(crate) fn regression(mut args: Args) -> Result<u8> {
             layout.baselines_dir.display()
         );
         println!("{markdown}");
-        publish(&layout, &markdown, None)?;
+        publish(layout, &markdown, None)?;
         return Ok(EXIT_OK);
     };
-    if options.filter.is_some() || options.bench.is_some() {
-        // A partial run compares only what it ran: the rest is not missing.
-        base.benchmarks.retain(|name, _| head.benchmarks.contains_key(name));
-    }
-    let comparison = PerformanceRecorder::with_baseline(base).compare(&head);
+    let started = Instant::now();
+    let (comparison, looks) = decide(&groups, &mut sides, base, started + budget)?;
+    sides.head().save(&layout.out_dir.join("runs"))?;
     let mut markdown = comparison.to_markdown();
-    let regressed = flagged(&comparison);
+    let undecided = comparison.undecided().count();
+    let _ = writeln!(
+        markdown,
+        "\n{looks} look(s) in {:.0} s; family-wise α {} spent over the looks (1/2, 1/4, 1/8, 1/8); {undecided} \
+         benchmark(s) still undecided{}.",
+        started.elapsed().as_secs_f64(),
+        suite::thresholds().alpha,
+        if undecided > 0 { " (more runs, or a larger --budget, would decide them)" } else { "" }
+    );
+    let regressed: Vec<&str> = comparison.regressions().map(|verdict| verdict.name.as_str()).collect();
     if self_check {
         let _ = write!(
             markdown,
-            "\nSelf-check (A/A, the same build against itself, {} runs each): {}.\n",
+            "\nSelf-check (A/A, the same build against itself, {} runs each to start): {}.\n",
             options.runs,
             if regressed.is_empty() {
                 "nothing flagged".to_owned()
@@ -271,18 +378,152 @@ pub(crate) fn regression(mut args: Args) -> Result<u8> {
             }
         );
     }
-    if quick {
+    if options.quick {
         markdown.push_str("\nQuick mode (few samples, one run): this report informs, it does not gate.\n");
     }
     println!("{markdown}");
-    publish(&layout, &markdown, Some(&comparison.to_json()))?;
-    if quick || regressed.is_empty() {
-        Ok(EXIT_OK)
-    } else {
-        let fails = comparison.has_regression(Severity::Fail);
-        eprintln!("regression{}: {}", if fails { " (beyond the fail threshold)" } else { "" }, regressed.join(", "));
-        Ok(EXIT_REGRESSION)
+    publish(layout, &markdown, Some(&comparison.to_json()))?;
+    if options.quick {
+        return Ok(EXIT_OK);
     }
+    if let Some(reason) = comparison.inconclusive() {
+        eprintln!("inconclusive: {reason}");
+        return Ok(EXIT_INCONCLUSIVE);
+    }
+    if regressed.is_empty() {
+        return Ok(EXIT_OK);
+    }
+    let fails = comparison.has_regression(Severity::Fail);
+    eprintln!("regression{}: {}", if fails { " (beyond the fail threshold)" } else { "" }, regressed.join(", "));
+    Ok(EXIT_REGRESSION)
+}
+
+/// The samples of the sides being compared (the base first when it is
+/// measured now, the head last).
+struct Sides<'a> {
+    options: &'a RunOptions,
+    head_state: &'a GitState,
+    base_commit: Option<String>,
+    samples: Vec<Samples>,
+}
+
+impl Sides<'_> {
+    fn head_samples(&self) -> &Samples {
+        &self.samples[self.samples.len() - 1]
+    }
+
+    fn head(&self) -> Baseline {
+        make_baseline(&self.head_state.commit, Some(self.head_state), self.options, "regression", self.head_samples())
+    }
+
+    /// The base measured now, restricted to what the head ran when the run is partial.
+    fn measured_base(&self, head: &Baseline) -> Option<Baseline> {
+        let commit = self.base_commit.as_ref()?;
+        let mut base = make_baseline(commit, None, self.options, "regression", &self.samples[0]);
+        if self.options.partial() {
+            base.benchmarks.retain(|name, _| head.benchmarks.contains_key(name));
+        }
+        Some(base)
+    }
+}
+
+/// The looks: compare, keep what is decided, run the undecided benchmarks
+/// again (interleaved with the base when it is measured), until nothing is
+/// undecided, the looks are used up, or the deadline passes. Returns the
+/// comparison with every verdict as decided at its look, and the number of looks.
+fn decide(
+    groups: &[&[BenchBinary]],
+    sides: &mut Sides<'_>,
+    mut base: Baseline,
+    deadline: Instant,
+) -> Result<(Comparison, u32)> {
+    let options = sides.options;
+    if options.partial() {
+        // A partial run compares only what it ran: the rest is not missing.
+        let head_names = sides.head().benchmarks;
+        base.benchmarks.retain(|name, _| head_names.contains_key(name));
+    }
+    let mut decided: BTreeMap<String, Verdict> = BTreeMap::new();
+    let mut looks = 0;
+    loop {
+        looks += 1;
+        let mut thresholds = suite::thresholds();
+        thresholds.alpha *= if options.quick { 1.0 } else { alpha_share(looks) };
+        // Only the benchmarks not yet decided (and the canaries) form this look's family.
+        let pending = |baseline: &Baseline| -> Baseline {
+            let mut subset = baseline.clone();
+            subset.benchmarks.retain(|name, _| !decided.contains_key(name));
+            subset
+        };
+        let comparison = compare_baselines(Some(&pending(&base)), &pending(&sides.head()), &thresholds);
+        for verdict in &comparison.verdicts {
+            if !verdict.canary && verdict.outcome != Outcome::Undecided {
+                decided.insert(verdict.name.clone(), verdict.clone());
+            }
+        }
+        let undecided: Vec<String> = comparison.undecided().map(|verdict| verdict.name.clone()).collect();
+        let rerun = !undecided.is_empty()
+            && !options.quick
+            && looks < MAX_LOOKS
+            && comparison.inconclusive().is_none()
+            && Instant::now() < deadline
+            && rerun_undecided(groups, sides, &undecided, deadline)? > 0;
+        if !rerun {
+            let mut verdicts: Vec<Verdict> = decided.into_values().collect();
+            verdicts.extend(
+                comparison
+                    .verdicts
+                    .iter()
+                    .filter(|verdict| verdict.canary || verdict.outcome == Outcome::Undecided)
+                    .cloned(),
+            );
+            return Ok((Comparison::new(comparison.provenance, verdicts, comparison.speed), looks));
+        }
+        if sides.base_commit.is_some() && sides.samples.len() > 1 {
+            base = sides.measured_base(&sides.head()).unwrap_or(base);
+        }
+    }
+}
+
+/// Runs the binaries of `undecided` again, only those benchmarks, `--runs`
+/// more times on each measured side; returns how many runs were made.
+fn rerun_undecided(
+    groups: &[&[BenchBinary]],
+    sides: &mut Sides<'_>,
+    undecided: &[String],
+    deadline: Instant,
+) -> Result<usize> {
+    let mut filters: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for name in undecided {
+        if let Some((binary, filter)) = suite::rerun_filter(name) {
+            filters.entry(binary).or_default().push(filter);
+        }
+    }
+    let plan: Plan<'_> = groups
+        .iter()
+        .map(|group| {
+            group
+                .iter()
+                .filter_map(|binary| {
+                    let filters = filters.get(binary.name.as_str())?;
+                    Some((binary, Selection { filters: filters.clone(), quick: false }))
+                })
+                .collect()
+        })
+        .collect();
+    eprintln!(
+        "{} benchmark(s) undecided: running them again ({} s of the budget left)…",
+        undecided.len(),
+        deadline.saturating_duration_since(Instant::now()).as_secs()
+    );
+    let mut more = vec![Samples::new(); plan.len()];
+    let made = suite::run_plan(&plan, sides.options.runs, Some(deadline), &mut more)?;
+    for (index, group_samples) in more.into_iter().enumerate() {
+        for (name, values) in group_samples {
+            sides.samples[index].entry(name).or_default().extend(values);
+        }
+    }
+    Ok(made)
 }
 
 /// `cargo xtask baseline-update`.
@@ -291,8 +532,9 @@ pub(crate) fn baseline_update(mut args: Args) -> Result<u8> {
     let name = args.value("--name")?;
     let allow_dirty = args.flag("--allow-dirty");
     let no_tag = args.flag("--no-tag");
+    let force = args.flag("--force");
     let quick = args.flag("--quick");
-    let options = run_options(&mut args, quick)?;
+    let options = RunOptions::from_args(&mut args, quick)?;
     args.finish()?;
 
     let state = git::git_state(&layout.root)?;
@@ -300,26 +542,80 @@ pub(crate) fn baseline_update(mut args: Args) -> Result<u8> {
         bail!(
             "the working tree has uncommitted changes, so a baseline would not describe commit {}: \
              commit or stash them, or pass --allow-dirty",
-            &state.commit[..12]
+            short_id(&state.commit, 12)
         );
     }
+    let tag_name = name.unwrap_or_else(|| short_id(&state.commit, 12).to_owned());
+    if !no_tag && !force {
+        // Refuse before measuring: a tag of that name elsewhere moves only with --force.
+        let tag = format!("{}{tag_name}", git::BASELINE_TAG_PREFIX);
+        if let Ok(points_at) = git::resolve(&layout.root, &tag)
+            && points_at != state.commit
+        {
+            bail!("{tag} already points at {}; pass --force to move it", short_id(&points_at, 12));
+        }
+    }
+    let path = Baseline::path_in(&layout.baselines_dir, &state.commit);
+    // Read what is stored first: a file that cannot be read is never replaced.
+    let existing = if file_exists(&path)? {
+        Some(Baseline::load(&path).with_context(|| {
+            format!("{} is stored but cannot be read; move it away to record a new baseline", path.display())
+        })?)
+    } else {
+        None
+    };
     eprintln!("building the benches…");
-    let binaries = suite::build(&layout.root, None, options.bench.as_deref())?;
-    let samples = suite::run_groups(&[&binaries], &options)?.into_iter().next().unwrap_or_default();
-    if samples.is_empty() {
+    let binaries =
+        suite::build(&layout.root, None, options.bench.as_deref(), &layout.out_dir.join("bins").join("head"))?;
+    let mut samples = vec![Samples::new()];
+    suite::run_plan(&suite::whole(&[&binaries], &options.selection()), options.runs, None, &mut samples)?;
+    if samples[0].is_empty() {
         bail!("no benchmark ran (does --filter match anything?)");
     }
-    let mut baseline = make_baseline(&state.commit, Some(&state), options.runs, &samples)?;
-    let tag_name = name.unwrap_or_else(|| state.commit[..12].to_owned());
+    let mut baseline = make_baseline(&state.commit, Some(&state), &options, "baseline-update", &samples[0]);
     if !no_tag {
         baseline.tags.push(format!("{}{tag_name}", git::BASELINE_TAG_PREFIX));
     }
-    let path = baseline.save(&layout.baselines_dir)?;
     println!("{}", results_markdown(&baseline));
+    let baseline = match existing {
+        None => baseline,
+        Some(existing) => {
+            let (merged, report) = existing.merge(baseline, force)?;
+            println!(
+                "merged into the stored baseline of {}: {} row(s) replaced, {} added, {} kept from before{}",
+                short_id(&state.commit, 12),
+                report.replaced.len(),
+                report.added.len(),
+                merged.benchmarks.len() - report.replaced.len() - report.added.len(),
+                if report.kept.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; {} stored row(s) have more samples than this run and were kept (--force replaces them): {}",
+                        report.kept.len(),
+                        report.kept.join(", ")
+                    )
+                }
+            );
+            merged
+        }
+    };
+    let path = baseline.save(&layout.baselines_dir)?;
     println!("baseline written to {}", path.display());
     if !no_tag {
-        let tag = git::tag_baseline(&layout.root, &tag_name, &state.commit)?;
-        println!("tagged {} as {tag} (share it with `git push origin {tag}`)", &state.commit[..12]);
+        let tag = git::tag_baseline(&layout.root, &tag_name, &state.commit, force)?;
+        println!("tagged {} as {tag} (share it with `git push origin {tag}`)", short_id(&state.commit, 12));
     }
     Ok(EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alpha_is_spent_within_the_total() {
+        let total: f64 = (1..=MAX_LOOKS).map(alpha_share).sum();
+        assert!((total - 1.0).abs() < 1e-12, "{total}");
+    }
 }

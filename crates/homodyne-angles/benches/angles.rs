@@ -17,9 +17,15 @@ fn main() {
 fn run(bencher: Bencher<'_, '_>, n_angles: usize, optimizer: &AngleFilterOptimizer, strategy: Option<Strategy>) {
     let angles = synthetic_angles(n_angles, 42);
     let ranges = AngleRange::DEFAULT_RANGES;
-    bencher.counter(divan::counter::ItemsCount::new(n_angles)).bench_local(|| match strategy {
+    let filter = || match strategy {
         Some(strategy) => optimizer.filter_angles_with(strategy, divan::black_box(&angles), &ranges),
         None => optimizer.filter_angles_hybrid(divan::black_box(&angles), &ranges),
+    };
+    // The parallel strategy runs on rayon from 256K angles: a pool of its own.
+    let pool = (n_angles >= 256 * 1024).then(homodyne_testkit::PinnedPool::new);
+    bencher.counter(divan::counter::ItemsCount::new(n_angles)).bench_local(|| match &pool {
+        Some(pool) => pool.run(filter),
+        None => filter(),
     });
 }
 
@@ -34,8 +40,14 @@ fn hybrid_into(bencher: Bencher<'_, '_>, n_angles: usize) {
     let optimizer = AngleFilterOptimizer::default();
     let angles = synthetic_angles(n_angles, 42);
     let mut out = Vec::new();
+    let pool = (n_angles >= 256 * 1024).then(homodyne_testkit::PinnedPool::new);
     bencher.counter(divan::counter::ItemsCount::new(n_angles)).bench_local(|| {
-        optimizer.filter_angles_hybrid_into(divan::black_box(&angles), &AngleRange::DEFAULT_RANGES, &mut out)
+        let mut filter =
+            || optimizer.filter_angles_hybrid_into(divan::black_box(&angles), &AngleRange::DEFAULT_RANGES, &mut out);
+        match &pool {
+            Some(pool) => pool.run(filter),
+            None => filter(),
+        }
     });
 }
 

@@ -10,7 +10,7 @@ use homodyne_kernels::{
     ChiSquaredObjective, FlowMode, ModelConfig, ObjectiveConfig, SigmaRule, SincConvention, c2_theory,
     chi_squared_batch, fast_chi_squared, fast_correlation,
 };
-use homodyne_testkit::uniform;
+use homodyne_testkit::{PinnedPool, uniform};
 use ndarray::{Array2, Array3};
 
 fn main() {
@@ -27,9 +27,12 @@ fn correlated_pair(n: usize) -> (Vec<f64>, Vec<f64>) {
 #[divan::bench(args = [100, 1_000, 10_000, 1_000_000])]
 fn correlation(bencher: Bencher<'_, '_>, n_points: usize) {
     let (x, y) = correlated_pair(n_points);
-    bencher
-        .counter(divan::counter::ItemsCount::new(n_points))
-        .bench_local(|| fast_correlation(divan::black_box(&x), &y));
+    // From 2^18 points the kernel runs on rayon: a pool of its own.
+    let pool = (n_points >= 1 << 18).then(PinnedPool::new);
+    bencher.counter(divan::counter::ItemsCount::new(n_points)).bench_local(|| match &pool {
+        Some(pool) => pool.run(|| fast_correlation(divan::black_box(&x), &y)),
+        None => fast_correlation(divan::black_box(&x), &y),
+    });
 }
 
 /// The textbook two-pass Pearson in plain Rust, the baseline of our own kernel.
@@ -61,9 +64,11 @@ fn chi2_pair(n: usize) -> (Vec<f64>, Vec<f64>) {
 #[divan::bench(args = [1_000, 1_000_000])]
 fn chi_squared(bencher: Bencher<'_, '_>, n_points: usize) {
     let (observed, expected) = chi2_pair(n_points);
-    bencher
-        .counter(divan::counter::ItemsCount::new(n_points))
-        .bench_local(|| fast_chi_squared(divan::black_box(&observed), &expected));
+    let pool = (n_points >= 1 << 18).then(PinnedPool::new);
+    bencher.counter(divan::counter::ItemsCount::new(n_points)).bench_local(|| match &pool {
+        Some(pool) => pool.run(|| fast_chi_squared(divan::black_box(&observed), &expected)),
+        None => fast_chi_squared(divan::black_box(&observed), &expected),
+    });
 }
 
 #[divan::bench(args = [1_000_000])]
@@ -79,7 +84,8 @@ fn chi_squared_batch_23x1m(bencher: Bencher<'_, '_>) {
     let (observed, expected) = chi2_pair(23 * 1_000_000);
     let observed = Array2::from_shape_vec((23, 1_000_000), observed).expect("shape");
     let expected = Array2::from_shape_vec((23, 1_000_000), expected).expect("shape");
-    bencher.bench_local(|| chi_squared_batch(divan::black_box(observed.view()), expected.view()));
+    let pool = PinnedPool::new();
+    bencher.bench_local(|| pool.run(|| chi_squared_batch(divan::black_box(observed.view()), expected.view())));
 }
 
 const TRUE_PARAMS: [f64; 7] = [2e4, 0.3, 50.0, 2e-4, 0.25, 5e-5, 2.0];
@@ -116,7 +122,8 @@ fn objective(bencher: Bencher<'_, '_>, (n_angles, n_frames): (usize, usize)) {
     let config = ObjectiveConfig { model: model(n_frames), sigma: SigmaRule::default() };
     let objective = ChiSquaredObjective::new(data.view(), &phi, &selected, config).expect("valid data");
     let mut value = homodyne_kernels::ObjectiveValue::default();
+    let pool = PinnedPool::new();
     bencher
         .counter(divan::counter::ItemsCount::new(n_angles * n_frames * n_frames))
-        .bench_local(|| objective.evaluate_into(divan::black_box(&TRUE_PARAMS), &mut value));
+        .bench_local(|| pool.run(|| objective.evaluate_into(divan::black_box(&TRUE_PARAMS), &mut value)));
 }

@@ -57,6 +57,14 @@ use crate::sum::{CompensatedLanes, DoubleDouble, two_product, two_product_with, 
 /// block kernel.
 const BLOCK: usize = 16;
 
+/// One angle's rows of theta, sin theta and cos theta, with the angle.
+type ShearRow<'r> = (((&'r mut [f64], &'r mut [f64]), &'r mut [f64]), &'r AngleData);
+
+/// Points (angles x frames x frames) from which an evaluation runs on rayon.
+/// 2^18: the (23, 200) case (920K points, about 0.7 ms) is parallel, the
+/// (5, 50) one (12.5K points, about 35 µs) is not.
+const PARALLEL_MIN_POINTS: usize = 1 << 18;
+
 /// `exp(700)` is finite and `exp(-700)` is a normal number: below this value
 /// of `k (c_N - c_0)` the factorised `a_j * b_i` keeps full precision.
 const MAX_FACTOR_EXPONENT: f64 = 700.0;
@@ -346,6 +354,11 @@ impl<'a> ChiSquaredObjective<'a> {
         scratch.row_factor.resize(padded, 0.0);
 
         let shear = !shear_is_off(params, model.mode);
+        // Below this much work the fused pass runs on the calling thread:
+        // handing tens of microseconds to rayon made the time depend on
+        // whether an idle worker woke in time (the (5, 50) case took 35 or
+        // 70 µs from one process to the next, 9 A/A runs in 10 undecided).
+        let parallel = n_angles * n_frames * n_frames >= PARALLEL_MIN_POINTS;
         scratch.theta.resize(n_angles * padded, 0.0);
         scratch.sin_theta.resize(n_angles * padded, 0.0);
         scratch.cos_theta.resize(n_angles * padded, 1.0);
@@ -358,21 +371,32 @@ impl<'a> ChiSquaredObjective<'a> {
                 SincConvention::Unnormalized => model.sinc_prefactor(),
             };
             let shear_cumulative = &scratch.shear_cumulative;
-            scratch
-                .theta
-                .par_chunks_mut(padded)
-                .zip(scratch.sin_theta.par_chunks_mut(padded))
-                .zip(scratch.cos_theta.par_chunks_mut(padded))
-                .zip(&self.angles)
-                .for_each(|(((theta, sin_theta), cos_theta), angle)| {
-                    let scale = base * shear_cosine(params[6], angle.phi_deg);
-                    for frame in 0..padded {
-                        // Padding columns get theta 0; their factor a_j is 0.
-                        let value = shear_cumulative.get(frame).map_or(0.0, |&g| scale * g);
-                        theta[frame] = value;
-                        (sin_theta[frame], cos_theta[frame]) = value.sin_cos();
-                    }
-                });
+            let fill = |(((theta, sin_theta), cos_theta), angle): ShearRow<'_>| {
+                let scale = base * shear_cosine(params[6], angle.phi_deg);
+                for frame in 0..padded {
+                    // Padding columns get theta 0; their factor a_j is 0.
+                    let value = shear_cumulative.get(frame).map_or(0.0, |&g| scale * g);
+                    theta[frame] = value;
+                    (sin_theta[frame], cos_theta[frame]) = value.sin_cos();
+                }
+            };
+            if parallel {
+                scratch
+                    .theta
+                    .par_chunks_mut(padded)
+                    .zip(scratch.sin_theta.par_chunks_mut(padded))
+                    .zip(scratch.cos_theta.par_chunks_mut(padded))
+                    .zip(&self.angles)
+                    .for_each(fill);
+            } else {
+                scratch
+                    .theta
+                    .chunks_mut(padded)
+                    .zip(scratch.sin_theta.chunks_mut(padded))
+                    .zip(scratch.cos_theta.chunks_mut(padded))
+                    .zip(&self.angles)
+                    .for_each(fill);
+            }
         }
 
         // The fused pass: one work item per (angle, block row).
@@ -389,7 +413,7 @@ impl<'a> ChiSquaredObjective<'a> {
         let (theta, sin_theta, cos_theta) = (&scratch.theta, &scratch.sin_theta, &scratch.cos_theta);
         let angles = &self.angles;
         let isa = self.isa;
-        scratch.partial.par_iter_mut().enumerate().for_each(|(item, partial)| {
+        let block = |(item, partial): (usize, &mut [DoubleDouble; 3])| {
             let (selected, block_row) = (item / n_blocks, item % n_blocks);
             let angle_range = selected * padded..(selected + 1) * padded;
             let n_points = n_frames * n_frames;
@@ -411,7 +435,12 @@ impl<'a> ChiSquaredObjective<'a> {
                 return;
             }
             *partial = block_row_sums(isa, &context, &shear_factors, angle_data, block_row);
-        });
+        };
+        if parallel {
+            scratch.partial.par_iter_mut().enumerate().for_each(block);
+        } else {
+            scratch.partial.iter_mut().enumerate().for_each(block);
+        }
 
         // Per angle: merge in order, add the diagonal (T = 1), solve, and sum.
         let n_points = (n_frames * n_frames) as f64;

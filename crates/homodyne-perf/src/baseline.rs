@@ -1,5 +1,6 @@
 //! Baseline files: one TOML file per commit in `baselines/`, every raw
-//! observation kept, written atomically, versioned.
+//! observation kept, written atomically, versioned; partial updates merge
+//! into an existing file instead of replacing it.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -10,8 +11,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Direction, PerfError};
 
-/// The format version this build writes and reads.
-pub const BASELINE_FORMAT_VERSION: u32 = 1;
+/// The format version this build writes. It reads 1 and 2.
+///
+/// Version 2 records which update (run of `baseline-update` or recorder
+/// save) produced each benchmark's row, and stores `cargo xtask`'s divan
+/// medians as `ns`. Version 1 files written by `cargo xtask` said `unit =
+/// "s"` over nanosecond values; they are read as `ns`.
+pub const BASELINE_FORMAT_VERSION: u32 = 2;
 
 /// The machine a baseline was measured on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +59,37 @@ pub struct BenchmarkRecord {
     pub direction: Direction,
     /// One value per process run.
     pub samples: Vec<f64>,
+    /// Index into [`Baseline::updates`] of the update that measured this row.
+    #[serde(default)]
+    pub update: usize,
+}
+
+/// One run that wrote rows into a baseline file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Update {
+    /// Seconds since the Unix epoch.
+    pub timestamp: u64,
+    /// Process runs per benchmark.
+    pub runs: usize,
+    /// What ran: e.g. `cargo xtask baseline-update --filter angles`.
+    pub command: String,
+    /// Whether it measured only part of the suite (a filter or one bench target).
+    #[serde(default)]
+    pub partial: bool,
+    /// Whether it was a quick run (few samples per benchmark).
+    #[serde(default)]
+    pub quick: bool,
+}
+
+/// What [`Baseline::merge`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MergeReport {
+    /// Rows the newer baseline added.
+    pub added: Vec<String>,
+    /// Rows it replaced.
+    pub replaced: Vec<String>,
+    /// Rows it would have replaced with fewer samples: kept as they were.
+    pub kept: Vec<String>,
 }
 
 /// A baseline: the benchmarks of one commit and where they ran.
@@ -80,8 +117,11 @@ pub struct Baseline {
     pub profile: String,
     /// Where it ran.
     pub machine: Machine,
-    /// How it was sampled.
+    /// How it was sampled (by the latest update).
     pub sampling: Sampling,
+    /// The runs that wrote rows into this file, oldest first.
+    #[serde(default)]
+    pub updates: Vec<Update>,
     /// Observations by benchmark name.
     pub benchmarks: BTreeMap<String, BenchmarkRecord>,
 }
@@ -111,42 +151,177 @@ impl Baseline {
         Ok(path)
     }
 
-    /// Reads a baseline file.
+    /// Reads a baseline file (format 1 or 2).
     ///
     /// # Errors
     /// [`PerfError::Io`], [`PerfError::UnsupportedVersion`], or
     /// [`PerfError::Corrupt`] naming the file and the bad or missing field.
     pub fn load(path: &Path) -> Result<Baseline, PerfError> {
         let text = fs::read_to_string(path).map_err(|source| PerfError::Io { path: path.to_path_buf(), source })?;
-        let corrupt = |reason: String| PerfError::Corrupt { path: path.to_path_buf(), reason };
-        let probe: VersionProbe = toml::from_str(&text).map_err(|error| corrupt(error.to_string()))?;
-        match probe.format_version {
-            Some(toml::Value::Integer(version)) if version == i64::from(BASELINE_FORMAT_VERSION) => {}
-            Some(toml::Value::Integer(version)) => {
-                return Err(PerfError::UnsupportedVersion { path: path.to_path_buf(), version });
+        Baseline::parse(&text).map_err(|error| match error {
+            PerfError::Corrupt { reason, .. } => PerfError::Corrupt { path: path.to_path_buf(), reason },
+            PerfError::UnsupportedVersion { version, .. } => {
+                PerfError::UnsupportedVersion { path: path.to_path_buf(), version }
             }
+            other => other,
+        })
+    }
+
+    /// Parses the text of a baseline file (format 1 or 2); errors name no file.
+    ///
+    /// # Errors
+    /// As [`load`](Self::load).
+    pub fn parse(text: &str) -> Result<Baseline, PerfError> {
+        let corrupt = |reason: String| PerfError::Corrupt { path: PathBuf::new(), reason };
+        let probe: VersionProbe = toml::from_str(text).map_err(|error| corrupt(error.to_string()))?;
+        let version = match probe.format_version {
+            Some(toml::Value::Integer(version)) => version,
             Some(_) => return Err(corrupt("format_version is not an integer".to_owned())),
             None => return Err(corrupt("missing field `format_version`".to_owned())),
+        };
+        if !(1..=i64::from(BASELINE_FORMAT_VERSION)).contains(&version) {
+            return Err(PerfError::UnsupportedVersion { path: PathBuf::new(), version });
         }
-        toml::from_str(&text).map_err(|error| corrupt(error.to_string()))
+        let mut baseline: Baseline = toml::from_str(text).map_err(|error| corrupt(error.to_string()))?;
+        if version == 1 {
+            // Version 1 had no updates; `cargo xtask` stored divan's
+            // nanosecond medians under `unit = "s"`.
+            let written_by_xtask = baseline.sampling.sample.contains("divan");
+            for record in baseline.benchmarks.values_mut() {
+                if written_by_xtask && record.unit == "s" {
+                    "ns".clone_into(&mut record.unit);
+                }
+                record.update = 0;
+            }
+            baseline.updates = vec![Update {
+                timestamp: baseline.timestamp,
+                runs: baseline.sampling.runs,
+                command: "a format 1 baseline".to_owned(),
+                partial: false,
+                quick: false,
+            }];
+            baseline.format_version = BASELINE_FORMAT_VERSION;
+        }
+        if baseline.benchmarks.values().any(|record| record.update >= baseline.updates.len().max(1)) {
+            return Err(corrupt("a benchmark names an update the file does not list".to_owned()));
+        }
+        Ok(baseline)
+    }
+
+    /// `self` (the stored file) with the rows of `newer` merged in: a row
+    /// of `newer` replaces the stored one unless the stored one has more
+    /// samples (then it is kept and listed, unless `force`); rows `newer`
+    /// did not measure are kept. The metadata and sampling become `newer`'s,
+    /// and its updates are appended.
+    ///
+    /// # Errors
+    /// [`PerfError::Invalid`] when the two are of different commits, or were
+    /// measured on different machines (their rows would not be comparable;
+    /// `force` merges anyway).
+    pub fn merge(mut self, newer: Baseline, force: bool) -> Result<(Baseline, MergeReport), PerfError> {
+        if self.commit != newer.commit {
+            return Err(PerfError::Invalid {
+                what: format!("cannot merge the baseline of {} into that of {}", newer.commit, self.commit),
+            });
+        }
+        if self.machine != newer.machine && !force {
+            return Err(PerfError::Invalid {
+                what: format!(
+                    "the stored baseline of {} was measured on another machine ({}); pass --force to merge anyway",
+                    crate::report::short(&self.commit),
+                    self.machine.cpu
+                ),
+            });
+        }
+        let offset = self.updates.len();
+        let mut report = MergeReport::default();
+        for (name, mut record) in newer.benchmarks {
+            record.update += offset;
+            match self.benchmarks.get(&name) {
+                Some(stored) if stored.samples.len() > record.samples.len() && !force => report.kept.push(name),
+                Some(_) => {
+                    report.replaced.push(name.clone());
+                    self.benchmarks.insert(name, record);
+                }
+                None => {
+                    report.added.push(name.clone());
+                    self.benchmarks.insert(name, record);
+                }
+            }
+        }
+        self.updates.extend(newer.updates);
+        if self.updates.is_empty() {
+            // Neither side listed its updates (recorder files): one for all.
+            self.updates.push(Update {
+                timestamp: newer.timestamp,
+                runs: newer.sampling.runs,
+                command: "merged".to_owned(),
+                partial: false,
+                quick: false,
+            });
+        }
+        for tag in newer.tags {
+            if !self.tags.contains(&tag) {
+                self.tags.push(tag);
+            }
+        }
+        self.branch = newer.branch.or(self.branch);
+        self.dirty |= newer.dirty;
+        self.timestamp = newer.timestamp;
+        self.rustc = newer.rustc;
+        self.target = newer.target;
+        self.profile = newer.profile;
+        self.machine = newer.machine;
+        self.sampling = newer.sampling;
+        Ok((self, report))
     }
 }
 
-/// Writes `path` through a temporary file in the same directory, synced and
-/// renamed over the target: a crash at any point leaves either the old file
-/// or the new one, never a mix.
-pub(crate) fn write_atomically(
+/// Whether `path` is an existing file: `false` only when nothing is there;
+/// any other failure to look (permissions, a file where a directory should
+/// be) is an error, never "no baseline".
+///
+/// # Errors
+/// [`PerfError::Io`] naming the path, and for a directory in the file's place.
+pub fn file_exists(path: &Path) -> Result<bool, PerfError> {
+    match fs::metadata(path) {
+        Ok(metadata) if metadata.is_file() => Ok(true),
+        Ok(_) => Err(PerfError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other("expected a file, found something else"),
+        }),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(source) => Err(PerfError::Io { path: path.to_path_buf(), source }),
+    }
+}
+
+/// Writes `path` through a temporary file in the same directory (a name
+/// unique to the call), synced and renamed over the target, then syncs the
+/// directory: a crash at any point leaves either the old file or the new one,
+/// never a mix, and concurrent writers each leave a complete file.
+///
+/// # Errors
+/// [`PerfError::Io`] naming the file.
+pub fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut fs::File) -> std::io::Result<()>,
 ) -> Result<(), PerfError> {
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let io = |source| PerfError::Io { path: path.to_path_buf(), source };
     let file_name = path.file_name().map_or_else(|| "baseline".into(), |name| name.to_string_lossy().into_owned());
-    let temporary = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
+    let call = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temporary = path.with_file_name(format!(".{file_name}.tmp-{}-{call}", std::process::id()));
     let result = (|| {
         let mut file = fs::File::create(&temporary)?;
         write(&mut file)?;
         file.sync_all()?;
-        fs::rename(&temporary, path)
+        drop(file);
+        fs::rename(&temporary, path)?;
+        #[cfg(unix)]
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
     })();
     if result.is_err() {
         let _ = fs::remove_file(&temporary);

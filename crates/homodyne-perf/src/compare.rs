@@ -1,11 +1,14 @@
 //! Verdicts: base samples against head samples, per benchmark, with the
-//! multiple-comparison correction across the benchmarks of one run.
+//! multiple-comparison correction across the benchmarks (and both
+//! directions) of one comparison, and the machine speed guard.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::stats::{Trimmed, mann_whitney_u, t_quantile, t_sf, trim_slow_side, yuen_t};
+use crate::report::{Comparison, Provenance, SpeedCheck};
+use crate::stats::{Trimmed, rank_sum_test, t_quantile, t_sf, trim_slow_side};
+use crate::{Baseline, units};
 
 /// Whether larger values of a metric are worse (time, memory) or better (throughput).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -21,18 +24,24 @@ pub enum Direction {
 /// The decision rule's settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Thresholds {
-    /// Significance level of the one-sided tests, after Holm's correction.
+    /// Family-wise error rate of one comparison: the probability, when
+    /// nothing changed, that any benchmark is called a regression or an
+    /// improvement (Holm's correction over both directions of every benchmark).
     pub alpha: f64,
-    /// A change smaller than this relative amount is never reported (noise).
+    /// A change smaller than this relative amount is never reported (noise),
+    /// and a benchmark whose 95% interval lies within it is `Unchanged`.
     pub noise: f64,
     /// Per-benchmark overrides of `noise`.
     pub noise_overrides: BTreeMap<String, f64>,
     /// The design document's `regression_threshold`: a significant slowdown
     /// by more than this factor fails; between the noise threshold and it, warns.
     pub regression_threshold: f64,
-    /// Above this spread (standard deviation of log values, roughly the
-    /// coefficient of variation) of the kept samples, a benchmark is unstable.
-    pub unstable_spread: f64,
+    /// Benchmarks that measure the machine, not the code (pure arithmetic
+    /// on one core, and on every core): see [`compare_baselines`].
+    pub canaries: Vec<String>,
+    /// A canary that moved significantly by more than this relative amount
+    /// says the machine's speed changed between base and head.
+    pub canary_noise: f64,
 }
 
 impl Default for Thresholds {
@@ -42,7 +51,8 @@ impl Default for Thresholds {
             noise: 0.05,
             noise_overrides: BTreeMap::new(),
             regression_threshold: 1.3,
-            unstable_spread: 0.25,
+            canaries: Vec::new(),
+            canary_noise: 0.02,
         }
     }
 }
@@ -78,15 +88,17 @@ pub enum Outcome {
     Regression(Severity),
     /// Faster (or better), by the mirror rule.
     Improvement,
-    /// No significant change beyond the noise threshold.
+    /// The 95% interval of the change lies within the noise threshold.
     Unchanged,
-    /// Too noisy to decide: ask for more runs.
-    Unstable,
+    /// Neither: the interval straddles the noise threshold without a
+    /// significant change. More runs would decide it.
+    Undecided,
     /// Only on the head side.
     New,
     /// Only on the base side.
     Missing,
-    /// A sample that is not a positive finite number.
+    /// A sample that is not a positive finite number, or units that cannot
+    /// be compared.
     Invalid,
 }
 
@@ -105,29 +117,36 @@ pub struct Verdict {
     pub p_regression: Option<f64>,
     /// Holm-adjusted one-sided p-value for an improvement.
     pub p_improvement: Option<f64>,
-    /// One-sided Mann–Whitney p-value for a regression (cross-check, unadjusted).
-    pub mann_whitney_p: Option<f64>,
-    /// The smallest relative change this run could detect (80% power).
+    /// The equally likely assignments of the pooled runs to the two sides
+    /// under "no change" (`C(n1 + n2, n2)`): no p-value is below its inverse.
+    pub arrangements: Option<f64>,
+    /// The smallest relative change this comparison could detect (80% power).
     pub min_detectable_change: Option<f64>,
     /// The noise threshold applied.
     pub noise_threshold: f64,
-    /// Samples on each side.
+    /// Samples on the base side.
     pub base_samples: usize,
-    /// Samples on each side.
+    /// Samples on the head side.
     pub head_samples: usize,
     /// The base and head ran on machines with different fingerprints.
     pub machine_mismatch: bool,
+    /// A canary: it measures the machine, and never gates.
+    #[serde(default)]
+    pub canary: bool,
 }
 
-/// Per-benchmark numbers before the correction across benchmarks.
+/// Per-benchmark numbers before the correction across benchmarks, in
+/// "badness" (log, larger is worse).
 struct Raw {
     difference: f64,
+    interval: (f64, f64),
     std_error: f64,
-    df: f64,
     p_worse: f64,
     p_better: f64,
-    mann_whitney_p: Option<f64>,
-    spread: f64,
+    /// Assignments of the runs, and whether the p-values are exact.
+    arrangements: Option<(f64, bool)>,
+    /// One head sample: judged alone by the base's prediction interval.
+    single: bool,
 }
 
 /// `ln(value)` oriented so that larger is worse.
@@ -145,40 +164,56 @@ fn badness(values: &[f64], direction: Direction) -> Option<Vec<f64>> {
 
 fn raw_comparison(base: &[f64], head: &[f64]) -> Option<Raw> {
     let base_trimmed: Trimmed = trim_slow_side(base)?;
-    let head_trimmed: Trimmed = trim_slow_side(head)?;
     if base_trimmed.n < 2 {
         return None;
     }
-    let mann_whitney_p = mann_whitney_u(base, head).map(|test| test.p_greater);
-    if head_trimmed.n == 1 {
+    if head.len() == 1 {
         // One head sample: where it falls in the prediction interval of the base.
         let std_error = base_trimmed.spread * (1.0 + 1.0 / base_trimmed.kept as f64).sqrt();
         let df = base_trimmed.kept as f64 - 1.0;
-        let difference = head_trimmed.mean - base_trimmed.mean;
+        let difference = head[0] - base_trimmed.mean;
         let t = difference / std_error;
+        let half_width = t_quantile(0.975, df) * std_error;
         return Some(Raw {
             difference,
+            interval: (difference - half_width, difference + half_width),
             std_error,
-            df,
             p_worse: t_sf(t, df),
             p_better: t_sf(-t, df),
-            mann_whitney_p,
-            spread: base_trimmed.spread,
+            arrangements: None,
+            single: true,
         });
     }
-    let test = yuen_t(&base_trimmed, &head_trimmed);
+    let test = rank_sum_test(base, head)?;
     Some(Raw {
-        difference: test.difference,
-        std_error: test.std_error,
-        df: test.df,
+        difference: test.shift,
+        interval: test.shift_ci,
+        std_error: (test.shift_ci.1 - test.shift_ci.0) / (2.0 * 1.959_963_985),
         p_worse: test.p_greater,
         p_better: test.p_less,
-        mann_whitney_p,
-        spread: base_trimmed.spread.max(head_trimmed.spread),
+        arrangements: Some((test.arrangements, test.exact)),
+        single: false,
     })
 }
 
-/// Decides every benchmark of one run (see the crate docs for the rule).
+/// Decides every benchmark of one comparison.
+///
+/// On the log samples (ratios, not differences), the rank-sum permutation
+/// test ([`crate::stats::rank_sum_test`]) gives p-values that are exact
+/// under "no change" whatever the shape of the noise, with the
+/// Hodges–Lehmann estimate of the change and its distribution-free 95%
+/// interval. Holm's correction runs over both directions of every
+/// benchmark, so the probability of any false regression or improvement in
+/// the comparison is at most `alpha`. A regression needs that significance
+/// and an estimated change beyond the noise threshold; `Unchanged` needs the
+/// 95% interval within the noise threshold; anything else is `Undecided`. A
+/// benchmark with a single head sample is judged by the base's prediction
+/// interval (slow-side-trimmed mean) and is `Unchanged` unless significant.
+///
+/// With 5 samples a side there are 252 arrangements, so no p-value is below
+/// 1/252: such a comparison can say `Unchanged`, never `Regression` once
+/// Holm's correction covers more than one benchmark. With 10 a side there
+/// are 184,756.
 pub fn compare(benchmarks: &[BenchmarkSamples], thresholds: &Thresholds, machine_mismatch: bool) -> Vec<Verdict> {
     let raws: Vec<Option<Result<Raw, Outcome>>> = benchmarks
         .iter()
@@ -198,12 +233,12 @@ pub fn compare(benchmarks: &[BenchmarkSamples], thresholds: &Thresholds, machine
         })
         .collect();
     let tested: Vec<usize> = (0..raws.len()).filter(|&i| matches!(raws[i], Some(Ok(_)))).collect();
-    let n_tests = tested.len().max(1);
-    let p_of = |pick: fn(&Raw) -> f64| -> Vec<f64> {
-        tested.iter().map(|&i| raws[i].as_ref().and_then(|r| r.as_ref().ok()).map_or(1.0, pick)).collect()
-    };
-    let adjusted_worse = crate::stats::holm(&p_of(|raw| raw.p_worse));
-    let adjusted_better = crate::stats::holm(&p_of(|raw| raw.p_better));
+    let raw_of = |index: usize| raws[index].as_ref().and_then(|raw| raw.as_ref().ok());
+    // One family: both directions of every tested benchmark.
+    let family: Vec<f64> =
+        tested.iter().flat_map(|&i| raw_of(i).map_or([1.0, 1.0], |raw| [raw.p_worse, raw.p_better])).collect();
+    let adjusted = crate::stats::holm(&family);
+    let n_tests = family.len().max(1);
     benchmarks
         .iter()
         .enumerate()
@@ -211,17 +246,18 @@ pub fn compare(benchmarks: &[BenchmarkSamples], thresholds: &Thresholds, machine
             let noise = thresholds.noise_overrides.get(&bench.name).copied().unwrap_or(thresholds.noise);
             let mut verdict = Verdict {
                 name: bench.name.clone(),
-                outcome: Outcome::Unstable,
+                outcome: Outcome::Undecided,
                 ratio: None,
                 ratio_ci: None,
                 p_regression: None,
                 p_improvement: None,
-                mann_whitney_p: None,
+                arrangements: None,
                 min_detectable_change: None,
                 noise_threshold: noise,
                 base_samples: bench.base.len(),
                 head_samples: bench.head.len(),
                 machine_mismatch,
+                canary: thresholds.canaries.contains(&bench.name),
             };
             let raw = match &raws[index] {
                 Some(Ok(raw)) => raw,
@@ -232,37 +268,157 @@ pub fn compare(benchmarks: &[BenchmarkSamples], thresholds: &Thresholds, machine
                 None => return verdict,
             };
             let position = tested.iter().position(|&i| i == index).unwrap_or(0);
-            let (p_worse, p_better) = (adjusted_worse[position], adjusted_better[position]);
+            let (p_worse, p_better) = (adjusted[2 * position], adjusted[2 * position + 1]);
             let to_metric = |badness_ratio: f64| match bench.direction {
                 Direction::LowerIsBetter => badness_ratio,
                 Direction::HigherIsBetter => 1.0 / badness_ratio,
             };
             let change = raw.difference.exp();
-            let half_width = t_quantile(0.975, raw.df) * raw.std_error;
-            let (low, high) =
-                (to_metric((raw.difference - half_width).exp()), to_metric((raw.difference + half_width).exp()));
-            // The change detected with 80% power at the Holm level of the
-            // smallest p-value, allowing for the noise of the estimated error.
-            let critical = t_quantile(1.0 - thresholds.alpha / n_tests as f64, raw.df);
-            let detectable = crate::stats::required_noncentrality(critical, raw.df, 0.8) * raw.std_error
-                / crate::stats::median_error_scale(raw.df);
+            let (low, high) = raw.interval;
+            let (metric_low, metric_high) = (to_metric(low.exp()), to_metric(high.exp()));
+            // The change found with 80% power at Holm's smallest level.
+            let z_alpha = t_quantile(1.0 - thresholds.alpha / n_tests as f64, 1e6);
+            let detectable = (z_alpha + t_quantile(0.8, 1e6)) * raw.std_error;
             verdict.ratio = Some(to_metric(change));
-            verdict.ratio_ci = Some((low.min(high), low.max(high)));
+            verdict.ratio_ci = Some((metric_low.min(metric_high), metric_low.max(metric_high)));
             verdict.p_regression = Some(p_worse);
             verdict.p_improvement = Some(p_better);
-            verdict.mann_whitney_p = raw.mann_whitney_p;
-            verdict.min_detectable_change = Some(detectable.exp() - 1.0);
-            verdict.outcome = if raw.spread > thresholds.unstable_spread {
-                Outcome::Unstable
-            } else if p_worse < thresholds.alpha && change > 1.0 + noise {
+            verdict.arrangements = raw.arrangements.map(|(count, _)| count);
+            // An exact test whose rarest assignment is not rare enough for
+            // Holm's smallest level can detect nothing, whatever the change.
+            let too_few = raw.arrangements.is_some_and(|(count, _)| 1.0 / count >= thresholds.alpha / n_tests as f64);
+            verdict.min_detectable_change = Some(if too_few { f64::INFINITY } else { detectable.exp() - 1.0 });
+            let within_noise = low > -(1.0 + noise).ln() && high < (1.0 + noise).ln();
+            verdict.outcome = if p_worse < thresholds.alpha && change > 1.0 + noise {
                 let severity = if change > thresholds.regression_threshold { Severity::Fail } else { Severity::Warn };
                 Outcome::Regression(severity)
             } else if p_better < thresholds.alpha && change < 1.0 / (1.0 + noise) {
                 Outcome::Improvement
-            } else {
+            } else if within_noise || raw.single {
                 Outcome::Unchanged
+            } else {
+                Outcome::Undecided
             };
             verdict
         })
         .collect()
+}
+
+/// The one path from two baselines to a [`Comparison`]: `cargo xtask
+/// regression`, `cargo xtask report` and [`PerformanceRecorder`](crate::PerformanceRecorder)
+/// all use it.
+///
+/// Benchmarks are matched by name; samples in different time units are
+/// converted to the head's unit (units that cannot be converted make the
+/// benchmark `Invalid`). Without a base every benchmark is `New`.
+///
+/// **Machine speed guard.** When `thresholds.canaries` name benchmarks
+/// present on both sides, they are compared first. If a canary moved
+/// significantly (p < 0.01) by more than `canary_noise`, the machine's speed
+/// changed between base and head (a shared VM's phases, a busy neighbour):
+/// - if one factor lies within every canary's 95% interval (widened by
+///   `canary_noise`), the head samples of every time (and throughput)
+///   metric are divided by that factor (the precision-weighted mean of the
+///   canaries' changes) before the verdicts, and the comparison says so;
+/// - if no factor fits them all (say the one-core canary held still while
+///   the all-core one slowed, as under a single busy process), no factor can
+///   correct every benchmark: the comparison is *inconclusive*, and gating
+///   on it would risk false alarms.
+///
+/// Canary verdicts are shown but never count as regressions.
+pub fn compare_baselines(base: Option<&Baseline>, head: &Baseline, thresholds: &Thresholds) -> Comparison {
+    let mut names: Vec<&String> = head.benchmarks.keys().collect();
+    if let Some(base) = base {
+        names.extend(base.benchmarks.keys().filter(|name| !head.benchmarks.contains_key(*name)));
+    }
+    let mut inputs: Vec<BenchmarkSamples> = Vec::with_capacity(names.len());
+    let mut invalid: Vec<String> = Vec::new();
+    for name in names {
+        let head_record = head.benchmarks.get(name);
+        let base_record = base.and_then(|base| base.benchmarks.get(name));
+        let mut base_samples = base_record.map_or_else(Vec::new, |record| record.samples.clone());
+        if let (Some(head_record), Some(base_record)) = (head_record, base_record)
+            && head_record.unit != base_record.unit
+        {
+            match units::time_factor(&base_record.unit, &head_record.unit) {
+                Some(factor) => base_samples.iter_mut().for_each(|value| *value *= factor),
+                None => invalid.push(name.clone()),
+            }
+        }
+        inputs.push(BenchmarkSamples {
+            name: name.clone(),
+            direction: head_record.or(base_record).map_or(Direction::LowerIsBetter, |record| record.direction),
+            base: base_samples,
+            head: head_record.map_or_else(Vec::new, |record| record.samples.clone()),
+        });
+    }
+    let speed = base.and_then(|_| speed_check(&inputs, thresholds));
+    if let Some(speed) = speed.as_ref().filter(|speed| speed.normalised) {
+        for input in &mut inputs {
+            let scalable =
+                head.benchmarks.get(&input.name).is_some_and(|record| units::is_speed_dependent(&record.unit));
+            if scalable && !thresholds.canaries.contains(&input.name) {
+                let factor = match input.direction {
+                    Direction::LowerIsBetter => 1.0 / speed.factor,
+                    Direction::HigherIsBetter => speed.factor,
+                };
+                input.head.iter_mut().for_each(|value| *value *= factor);
+            }
+        }
+    }
+    let provenance = Provenance::new(base, head, thresholds);
+    let mut verdicts = compare(&inputs, thresholds, provenance.machine_mismatch);
+    for verdict in &mut verdicts {
+        if invalid.contains(&verdict.name) {
+            verdict.outcome = Outcome::Invalid;
+        }
+    }
+    Comparison::new(provenance, verdicts, speed)
+}
+
+/// The canaries' verdict on the machine (see [`compare_baselines`]).
+fn speed_check(inputs: &[BenchmarkSamples], thresholds: &Thresholds) -> Option<SpeedCheck> {
+    // (name, log ratio, 95% interval of the log ratio, p)
+    let mut canaries = Vec::new();
+    for input in inputs.iter().filter(|input| thresholds.canaries.contains(&input.name)) {
+        let (Some(base), Some(head)) = (badness(&input.base, input.direction), badness(&input.head, input.direction))
+        else {
+            continue;
+        };
+        let Some(test) = rank_sum_test(&base, &head) else { continue };
+        let p = (2.0 * test.p_greater.min(test.p_less)).min(1.0);
+        canaries.push((input.name.clone(), test.shift, test.shift_ci, p));
+    }
+    if canaries.is_empty() {
+        return None;
+    }
+    let limit = (1.0 + thresholds.canary_noise).ln();
+    let moved = canaries.iter().any(|&(_, shift, _, p)| p < 0.01 && shift.abs() > limit);
+    // One factor fits every canary when it lies in all their intervals
+    // (widened by the canary noise): a noisy canary does not contradict a
+    // precise one. The factor is the precision-weighted mean.
+    let (low, high) = canaries.iter().fold((f64::NEG_INFINITY, f64::INFINITY), |(low, high), (_, _, ci, _)| {
+        (low.max(ci.0 - limit), high.min(ci.1 + limit))
+    });
+    let weights: Vec<f64> =
+        canaries.iter().map(|(_, _, ci, _)| 1.0 / ((ci.1 - ci.0).max(1e-6) / 3.92).powi(2)).collect();
+    let log_factor = canaries.iter().zip(&weights).map(|((_, shift, ..), weight)| shift * weight).sum::<f64>()
+        / weights.iter().sum::<f64>();
+    let inconclusive = (moved && low > high).then(|| {
+        format!(
+            "the canaries moved apart ({}): the machine's speed changed unevenly between base and head, \
+             so no single factor corrects every benchmark",
+            canaries
+                .iter()
+                .map(|(name, shift, ci, _)| format!("{name} ×{:.3} ({:.3}–{:.3})", shift.exp(), ci.0.exp(), ci.1.exp()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    });
+    Some(SpeedCheck {
+        normalised: moved && inconclusive.is_none(),
+        factor: log_factor.clamp(low.min(high), high.max(low)).exp(),
+        canaries: canaries.into_iter().map(|(name, shift, _, p)| (name, shift.exp(), p)).collect(),
+        inconclusive,
+    })
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::PerfError;
-use crate::baseline::Baseline;
+use crate::baseline::{Baseline, file_exists};
 
 /// The prefix of the lightweight tags that mark baselines.
 pub const BASELINE_TAG_PREFIX: &str = "perf-baseline/";
@@ -75,22 +75,40 @@ pub fn nearest_baseline(repo_dir: &Path, baselines_dir: &Path) -> Result<Option<
         let info = info.map_err(|error| git_error("walk the history")(error.to_string()))?;
         let commit = info.id.to_string();
         let path = Baseline::path_in(baselines_dir, &commit);
-        if path.is_file() {
+        if file_exists(&path)? {
             return Ok(Some((commit, path)));
         }
     }
     Ok(None)
 }
 
-/// Creates (or moves) the lightweight tag `perf-baseline/<name>` at `commit`.
+/// Creates the lightweight tag `perf-baseline/<name>` at `commit`. An
+/// existing tag at the same commit is left as it is; one at another commit
+/// is moved only with `force`.
 ///
 /// # Errors
-/// [`PerfError::Git`] for an invalid name or commit.
-pub fn tag_baseline(repo_dir: &Path, name: &str, commit: &str) -> Result<String, PerfError> {
+/// [`PerfError::Git`] for an invalid name or commit, or a tag that exists
+/// elsewhere without `force` (naming where it points).
+pub fn tag_baseline(repo_dir: &Path, name: &str, commit: &str, force: bool) -> Result<String, PerfError> {
     let repo = open(repo_dir)?;
     let id = gix::ObjectId::from_hex(commit.as_bytes())
         .map_err(|error| git_error("parse a commit id")(format!("{commit}: {error}")))?;
     let tag = format!("{BASELINE_TAG_PREFIX}{name}");
+    let existing = repo
+        .try_find_reference(format!("refs/tags/{tag}").as_str())
+        .map_err(|error| git_error("read a tag")(format!("{tag}: {error}")))?;
+    if let Some(mut existing) = existing {
+        let points_at =
+            existing.peel_to_id().map_err(|error| git_error("peel a tag")(format!("{tag}: {error}")))?.detach();
+        if points_at == id {
+            return Ok(tag);
+        }
+        if !force {
+            return Err(git_error("create a tag")(format!(
+                "{tag} already points at {points_at}; pass --force to move it to {commit}"
+            )));
+        }
+    }
     repo.tag_reference(tag.as_str(), id, gix::refs::transaction::PreviousValue::Any)
         .map_err(|error| git_error("create a tag")(format!("{tag}: {error}")))?;
     Ok(tag)
@@ -128,7 +146,7 @@ pub fn newest_baseline_tag(
         let commit = info.id.to_string();
         if let Some(tag) = tagged.get(&commit) {
             let path = Baseline::path_in(baselines_dir, &commit);
-            if path.is_file() {
+            if file_exists(&path)? {
                 return Ok(Some((commit, tag.clone(), path)));
             }
         }
@@ -157,7 +175,7 @@ pub fn find_base(
     };
     let commit = resolve(repo_dir, named)?;
     let path = Baseline::path_in(baselines_dir, &commit);
-    if path.is_file() {
+    if file_exists(&path)? {
         Ok(Some((commit, path)))
     } else {
         Err(PerfError::Git {

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::report::{Comparison, Provenance};
+use crate::report::Comparison;
 use crate::{Baseline, BenchmarkRecord, BenchmarkSamples, Direction, PerfError, Thresholds, Verdict, compare};
 
 /// What a recorded number measures; each kind knows which way is better.
@@ -45,26 +45,14 @@ impl Metric {
 
 /// Accumulates samples per benchmark and metric, and checks them against a
 /// stored baseline (the design document's `PerformanceRecorder`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct PerformanceRecorder {
-    /// The hard fail line: a significant slowdown by more than this factor
-    /// (default 1.3) fails; above the noise threshold and below it, warns.
-    pub regression_threshold: f64,
-    /// The rest of the decision rule.
+    /// The decision rule, including the design document's
+    /// `regression_threshold` (a significant slowdown by more than that
+    /// factor, default 1.3, fails; above the noise threshold, warns).
     pub thresholds: Thresholds,
     samples: BTreeMap<String, BenchmarkRecord>,
     baseline: Option<Baseline>,
-}
-
-impl Default for PerformanceRecorder {
-    fn default() -> Self {
-        PerformanceRecorder {
-            regression_threshold: 1.3,
-            thresholds: Thresholds::default(),
-            samples: BTreeMap::new(),
-            baseline: None,
-        }
-    }
 }
 
 fn key(name: &str, metric: Metric) -> String {
@@ -101,6 +89,7 @@ impl PerformanceRecorder {
                 unit: metric.unit().to_owned(),
                 direction: metric.direction(),
                 samples: Vec::new(),
+                update: 0,
             })
             .samples
             .push(value);
@@ -110,10 +99,6 @@ impl PerformanceRecorder {
     /// The samples recorded so far, by `name/metric`.
     pub fn samples(&self) -> &BTreeMap<String, BenchmarkRecord> {
         &self.samples
-    }
-
-    fn thresholds(&self) -> Thresholds {
-        Thresholds { regression_threshold: self.regression_threshold, ..self.thresholds.clone() }
     }
 
     /// The verdict on one new value against the baseline's samples of the
@@ -126,33 +111,14 @@ impl PerformanceRecorder {
             .and_then(|baseline| baseline.benchmarks.get(&key))
             .map_or_else(Vec::new, |r| r.samples.clone());
         let input = BenchmarkSamples { name: key, direction: metric.direction(), base, head: vec![value] };
-        compare(&[input], &self.thresholds(), false).remove(0)
+        compare(&[input], &self.thresholds, false).remove(0)
     }
 
-    /// Compares everything recorded with the baseline.
+    /// Compares `head` (for example the samples recorded here, saved as a
+    /// baseline) with the baseline this recorder checks against, through
+    /// [`compare_baselines`](crate::compare_baselines).
     pub fn compare(&self, head: &Baseline) -> Comparison {
-        let thresholds = self.thresholds();
-        let base = self.baseline.as_ref();
-        let mut names: Vec<&String> = head.benchmarks.keys().collect();
-        if let Some(base) = base {
-            names.extend(base.benchmarks.keys().filter(|name| !head.benchmarks.contains_key(*name)));
-        }
-        let inputs: Vec<BenchmarkSamples> = names
-            .into_iter()
-            .map(|name| {
-                let head_record = head.benchmarks.get(name);
-                let base_record = base.and_then(|base| base.benchmarks.get(name));
-                BenchmarkSamples {
-                    name: name.clone(),
-                    direction: head_record.or(base_record).map_or(Direction::LowerIsBetter, |r| r.direction),
-                    base: base_record.map_or_else(Vec::new, |r| r.samples.clone()),
-                    head: head_record.map_or_else(Vec::new, |r| r.samples.clone()),
-                }
-            })
-            .collect();
-        let provenance = Provenance::new(base, head, &thresholds);
-        let verdicts = compare(&inputs, &thresholds, provenance.machine_mismatch);
-        Comparison::new(provenance, verdicts)
+        crate::compare_baselines(self.baseline.as_ref(), head, &self.thresholds)
     }
 
     /// Writes the recorded samples as the baseline of `meta.commit` into `dir`
@@ -163,5 +129,10 @@ impl PerformanceRecorder {
     pub fn save_baselines(&self, mut meta: Baseline, dir: &Path) -> Result<PathBuf, PerfError> {
         meta.benchmarks = self.samples.clone();
         meta.save(dir)
+    }
+
+    /// The baseline this recorder compares against, if any.
+    pub fn baseline(&self) -> Option<&Baseline> {
+        self.baseline.as_ref()
     }
 }

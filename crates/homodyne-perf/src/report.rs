@@ -57,6 +57,20 @@ impl Provenance {
     }
 }
 
+/// What the canaries said about the machine's speed between base and head
+/// (see [`compare_baselines`](crate::compare_baselines)).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpeedCheck {
+    /// Each canary: its name, head/base ratio and two-sided permutation p-value.
+    pub canaries: Vec<(String, f64, f64)>,
+    /// The geometric mean of the canaries' ratios.
+    pub factor: f64,
+    /// Whether the head samples were divided by `factor` before the verdicts.
+    pub normalised: bool,
+    /// Why the comparison cannot be trusted, when the canaries disagree.
+    pub inconclusive: Option<String>,
+}
+
 /// A comparison: provenance and one verdict per benchmark.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Comparison {
@@ -64,6 +78,8 @@ pub struct Comparison {
     pub provenance: Provenance,
     /// The verdicts, most severe first.
     pub verdicts: Vec<Verdict>,
+    /// The machine speed guard's finding, when canaries were compared.
+    pub speed: Option<SpeedCheck>,
 }
 
 fn severity_rank(outcome: Outcome) -> u8 {
@@ -71,7 +87,7 @@ fn severity_rank(outcome: Outcome) -> u8 {
         Outcome::Regression(Severity::Fail) => 0,
         Outcome::Regression(Severity::Warn) => 1,
         Outcome::Invalid => 2,
-        Outcome::Unstable => 3,
+        Outcome::Undecided => 3,
         Outcome::Missing => 4,
         Outcome::Improvement => 5,
         Outcome::New => 6,
@@ -85,27 +101,50 @@ fn label(outcome: Outcome) -> &'static str {
         Outcome::Regression(Severity::Warn) => "regression",
         Outcome::Improvement => "improvement",
         Outcome::Unchanged => "unchanged",
-        Outcome::Unstable => "unstable",
+        Outcome::Undecided => "undecided",
         Outcome::New => "new",
         Outcome::Missing => "missing",
         Outcome::Invalid => "invalid samples",
     }
 }
 
-fn short(commit: &str) -> &str {
-    &commit[..commit.len().min(12)]
+/// The first 12 characters of a commit id (whatever a file holds: never
+/// slices inside a character).
+pub(crate) fn short(commit: &str) -> &str {
+    commit.char_indices().nth(12).map_or(commit, |(end, _)| &commit[..end])
 }
 
 impl Comparison {
-    /// Sorts the verdicts by severity, then name.
-    pub fn new(provenance: Provenance, mut verdicts: Vec<Verdict>) -> Comparison {
-        verdicts.sort_by(|a, b| severity_rank(a.outcome).cmp(&severity_rank(b.outcome)).then(a.name.cmp(&b.name)));
-        Comparison { provenance, verdicts }
+    /// Sorts the verdicts by severity, then name (canaries last).
+    pub fn new(provenance: Provenance, mut verdicts: Vec<Verdict>, speed: Option<SpeedCheck>) -> Comparison {
+        verdicts.sort_by(|a, b| {
+            a.canary
+                .cmp(&b.canary)
+                .then(severity_rank(a.outcome).cmp(&severity_rank(b.outcome)))
+                .then(a.name.cmp(&b.name))
+        });
+        Comparison { provenance, verdicts, speed }
     }
 
-    /// Whether any benchmark regressed (with the given severity or worse).
+    /// Whether any benchmark other than a canary regressed (with the given
+    /// severity or worse).
     pub fn has_regression(&self, at_least: Severity) -> bool {
-        self.verdicts.iter().any(|v| matches!(v.outcome, Outcome::Regression(severity) if severity >= at_least))
+        self.regressions().any(|v| matches!(v.outcome, Outcome::Regression(severity) if severity >= at_least))
+    }
+
+    /// The regressions, canaries excluded.
+    pub fn regressions(&self) -> impl Iterator<Item = &Verdict> {
+        self.verdicts.iter().filter(|v| !v.canary && matches!(v.outcome, Outcome::Regression(_)))
+    }
+
+    /// The benchmarks (canaries excluded) that are still undecided.
+    pub fn undecided(&self) -> impl Iterator<Item = &Verdict> {
+        self.verdicts.iter().filter(|v| !v.canary && v.outcome == Outcome::Undecided)
+    }
+
+    /// Why the comparison cannot be trusted, if the canaries disagree.
+    pub fn inconclusive(&self) -> Option<&str> {
+        self.speed.as_ref().and_then(|speed| speed.inconclusive.as_deref())
     }
 
     /// The report as Markdown: a provenance header and one table row per benchmark.
@@ -123,10 +162,33 @@ impl Comparison {
             p.machine,
             if p.machine_mismatch { " — **machines differ: compare with care**" } else { "" },
         );
+        if let Some(speed) = &self.speed {
+            let canaries = speed
+                .canaries
+                .iter()
+                .map(|(name, ratio, p)| format!("`{name}` ×{ratio:.3} (p = {p:.1e})"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if let Some(reason) = &speed.inconclusive {
+                let _ = write!(out, "**Inconclusive: {reason}.** Verdicts below are shown, not gated.\n\n");
+            } else if speed.normalised {
+                let _ = write!(
+                    out,
+                    "**The machine ran ×{:.3} as long during head as during base** (canaries: {canaries}): \
+                     verdicts on head samples divided by that factor.\n\n",
+                    speed.factor
+                );
+            } else {
+                let _ = write!(out, "Machine speed steady (canaries: {canaries}).\n\n");
+            }
+        }
         let _ = write!(
             out,
-            "Rule: one-sided trimmed t-test at α = {} after Holm, and a change beyond ±{:.0}%; fail above ×{}.\n\n",
+            "Rule: permutation test of the trimmed log times, family-wise α = {} over both directions of every \
+             benchmark (Holm), and a change beyond ±{:.0}%; unchanged when the 95% interval lies within ±{:.0}%; \
+             fail above ×{}.\n\n",
             p.alpha,
+            p.noise * 100.0,
             p.noise * 100.0,
             p.regression_threshold
         );
@@ -139,11 +201,15 @@ impl Comparison {
                 _ => v.p_regression,
             };
             let p_value = p_value.map_or_else(|| "-".to_owned(), |p| format!("{p:.2e}"));
-            let detectable = v.min_detectable_change.map_or_else(|| "-".to_owned(), |d| format!("±{:.1}%", d * 100.0));
+            let detectable = v.min_detectable_change.map_or_else(
+                || "-".to_owned(),
+                |d| if d.is_finite() { format!("±{:.1}%", d * 100.0) } else { "none (too few runs)".to_owned() },
+            );
             let _ = writeln!(
                 out,
-                "| {} | {} | {ratio} | {ci} | {p_value} | {detectable} | {}/{} |",
+                "| {}{} | {} | {ratio} | {ci} | {p_value} | {detectable} | {}/{} |",
                 v.name,
+                if v.canary { " (canary)" } else { "" },
                 label(v.outcome),
                 v.base_samples,
                 v.head_samples

@@ -24,6 +24,37 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// Worker threads of every parallel benchmark: the core count of the
+/// machines the suite runs on, fixed so that a parallel row measures the
+/// same thing on every machine and in every process.
+pub const BENCH_THREADS: usize = 2;
+
+/// A rayon pool of [`BENCH_THREADS`] workers for one benchmark: built when
+/// the benchmark starts, its threads end when it is dropped, so no idle
+/// worker of one parallel benchmark shares the cores with the next.
+pub struct PinnedPool(rayon::ThreadPool);
+
+impl PinnedPool {
+    /// A new pool.
+    ///
+    /// # Panics
+    /// If the OS cannot start two threads, which a benchmark cannot work around.
+    pub fn new() -> PinnedPool {
+        PinnedPool(rayon::ThreadPoolBuilder::new().num_threads(BENCH_THREADS).build().expect("two threads start"))
+    }
+
+    /// Runs `work` in this pool: every parallel iterator inside uses its workers.
+    pub fn run<R: Send>(&self, work: impl FnOnce() -> R + Send) -> R {
+        self.0.install(work)
+    }
+}
+
+impl Default for PinnedPool {
+    fn default() -> Self {
+        PinnedPool::new()
+    }
+}
+
 /// `n` pseudo-random numbers uniform in `[0, 1)` from `seed` (SplitMix64):
 /// reproducible data for tests and benchmarks without a dependency.
 pub fn uniform(n: usize, seed: u64) -> Vec<f64> {

@@ -1,100 +1,251 @@
-//! The regression commands end to end, on the canary bench (homodyne-testkit)
-//! so that the nested build stays small: record a baseline, inject a real
-//! 30% slowdown into one benchmark, and check that regression exits 3 naming
-//! that benchmark and only it; without the slowdown it exits 0.
+//! The regression commands end to end, on real code changes: a temporary
+//! git repository holds a small crate with a divan bench (and this
+//! workspace's canary bench); a commit makes one benchmarked function do its
+//! work twice. The gate must name that benchmark and only it, through a
+//! stored baseline and through `--base`, and pass a commit that changes
+//! nothing measured. The same repository then checks the failure paths:
+//! a broken repository or baselines directory is an error, never "no
+//! baseline"; partial updates merge into a stored baseline; tags move only
+//! with `--force`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Instant;
 
-fn xtask(args: &[&str], scratch: &Path, slowdown: Option<&str>) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    command
-        .args(args)
-        .args(["--bench", "canary", "--runs", "8"])
-        .arg("--baselines-dir")
-        .arg(scratch.join("baselines"))
-        .arg("--out-dir")
-        .arg(scratch.join("perf"))
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .env_remove("HOMODYNE_CANARY_SLOWDOWN");
-    if let Some(slowdown) = slowdown {
-        command.env("HOMODYNE_CANARY_SLOWDOWN", slowdown);
+/// The probe crate: `work` is what the test slows down, `steady` never changes.
+const LIB: &str = r"//! The probe.
+
+/// A dependent multiply-add chain of `steps` steps.
+pub fn chain(steps: u64) -> u64 {
+    let mut state = std::hint::black_box(0x9E37_79B9_7F4A_7C15_u64);
+    for _ in 0..steps {
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
     }
-    command.output().expect("the xtask binary runs")
+    state
+}
+
+/// The benchmarked function that changes.
+pub fn work(steps: u64) -> u64 {
+    chain(steps)
+}
+";
+
+const BENCH: &str = r"use divan::{Bencher, black_box};
+
+fn main() {
+    divan::main();
+}
+
+#[divan::bench(sample_count = 40, sample_size = 50)]
+fn slowed(bencher: Bencher<'_, '_>) {
+    bencher.bench(|| probe::work(black_box(10_000)));
+}
+
+#[divan::bench(sample_count = 40, sample_size = 50)]
+fn steady(bencher: Bencher<'_, '_>) {
+    bencher.bench(|| probe::chain(black_box(10_000)));
+}
+";
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// This workspace's root (xtask's parent).
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// The probe repository, committed once.
+fn probe_repository() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("xtask-end-to-end-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::create_dir_all(dir.join("benches")).unwrap();
+    let testkit = workspace().join("crates").join("homodyne-testkit");
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!(
+            r#"[package]
+name = "probe"
+version = "0.1.0"
+edition = "2024"
+publish = false
+
+[dev-dependencies]
+divan = "=0.1.21"
+homodyne-testkit = {{ path = "{}" }}
+rayon = "1.12"
+
+[[bench]]
+name = "probe"
+harness = false
+
+[[bench]]
+name = "canary"
+harness = false
+
+[profile.bench]
+debug = "line-tables-only"
+
+[workspace]
+"#,
+            testkit.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("src").join("lib.rs"), LIB).unwrap();
+    std::fs::write(dir.join("benches").join("probe.rs"), BENCH).unwrap();
+    std::fs::copy(testkit.join("benches").join("canary.rs"), dir.join("benches").join("canary.rs")).unwrap();
+    std::fs::write(dir.join(".gitignore"), "target/\nperf/\n").unwrap();
+    // The lock file of this workspace pins the same versions; cargo trims it.
+    std::fs::copy(workspace().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    git(&dir, &["init", "-q", "-b", "main"]);
+    git(&dir, &["add", "."]);
+    git(&dir, &["commit", "-q", "-m", "probe"]);
+    dir
+}
+
+fn xtask(repo: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .arg("--root")
+        .arg(repo)
+        .arg("--baselines-dir")
+        .arg(repo.join("baselines"))
+        .arg("--out-dir")
+        .arg(repo.join("perf"))
+        // Builds share one target directory across runs of this test; no network.
+        .env("CARGO_TARGET_DIR", workspace().join("target").join("end-to-end"))
+        .env("CARGO_NET_OFFLINE", "true")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("CI")
+        .output()
+        .expect("the xtask binary runs")
 }
 
 fn text(output: &Output) -> String {
     format!(
-        "stdout:\n{}\nstderr:\n{}",
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
 }
 
-fn regressed(scratch: &Path) -> Vec<String> {
-    let json = std::fs::read_to_string(scratch.join("perf").join("report.json")).unwrap();
+fn regressed(repo: &Path) -> Vec<String> {
+    let json = std::fs::read_to_string(repo.join("perf").join("report.json")).unwrap();
     let report: serde_json::Value = serde_json::from_str(&json).unwrap();
     report["verdicts"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|verdict| verdict["outcome"]["kind"] == "regression")
+        .filter(|verdict| verdict["outcome"]["kind"] == "regression" && verdict["canary"] == false)
         .map(|verdict| verdict["name"].as_str().unwrap().to_owned())
         .collect()
 }
 
-fn scratch_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("xtask-end-to-end-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Records a baseline, then runs regression with `slowdown` injected:
-/// (exit code, the benchmarks flagged, everything printed).
-fn cycle(scratch: &Path, slowdown: Option<&str>) -> (Option<i32>, Vec<String>, String) {
-    let _ = std::fs::remove_dir_all(scratch.join("baselines"));
-    let update = xtask(&["baseline-update", "--allow-dirty", "--no-tag"], scratch, None);
-    assert!(update.status.success(), "{}", text(&update));
-    let files: Vec<_> = std::fs::read_dir(scratch.join("baselines")).unwrap().collect();
-    assert_eq!(files.len(), 1, "one baseline file for HEAD");
-    let run = xtask(&["regression"], scratch, slowdown);
-    let flagged = if run.status.code() == Some(1) { Vec::new() } else { regressed(scratch) };
-    (run.status.code(), flagged, text(&run))
-}
-
-/// Runs [`cycle`] until it gives the expected verdict, at most three times.
-///
-/// A stored baseline and the run compared with it are measured seconds
-/// apart, and on a shared VM the whole machine sometimes runs 5-10% slower
-/// for seconds (both canaries shift together, seen twice in about twenty
-/// runs). Interleaved runs (`--base`) cancel that; a stored baseline cannot.
-/// So a cycle is repeated with a fresh baseline; a tool that misjudges the
-/// injected change fails every attempt.
-fn expect_verdict(scratch: &Path, slowdown: Option<&str>, code: i32, flagged: &[&str]) -> String {
-    let mut attempts = Vec::new();
-    for _ in 0..3 {
-        let (got_code, got_flagged, output) = cycle(scratch, slowdown);
-        if got_code == Some(code) && got_flagged == flagged {
-            return output;
-        }
-        attempts.push(format!("exit {got_code:?}, flagged {got_flagged:?}\n{output}"));
+fn expect(repo: &Path, args: &[&str], code: i32, flagged: &[&str]) -> String {
+    let output = xtask(repo, args);
+    let printed = text(&output);
+    assert_eq!(output.status.code(), Some(code), "{args:?}\n{printed}");
+    if code != 1 {
+        assert_eq!(regressed(repo), flagged, "{args:?}\n{printed}");
     }
-    panic!("expected exit {code} flagging {flagged:?}; three attempts:\n{}", attempts.join("\n---\n"));
+    printed
+}
+
+fn edit(repo: &Path, from: &str, to: &str, message: &str) {
+    let path = repo.join("src").join("lib.rs");
+    let source = std::fs::read_to_string(&path).unwrap();
+    assert!(source.contains(from));
+    std::fs::write(&path, source.replace(from, to)).unwrap();
+    git(repo, &["commit", "-q", "-am", message]);
 }
 
 #[test]
-fn injected_slowdown_is_named_and_unchanged_code_passes() {
-    let scratch = scratch_dir();
+fn a_real_slowdown_is_named_through_both_paths_and_an_unmeasured_change_passes() {
+    let started = Instant::now();
+    let repo = probe_repository();
+    let runs = ["--runs", "10"];
 
-    let slowed = expect_verdict(&scratch, Some("1.3"), 3, &["canary/slowable/time"]);
-    assert!(slowed.contains("canary/slowable/time"), "{slowed}");
+    // A baseline of the first commit.
+    let update = xtask(&repo, &["baseline-update", runs[0], runs[1], "--no-tag"]);
+    assert!(update.status.success(), "{}", text(&update));
 
-    expect_verdict(&scratch, None, 0, &[]);
-    let report = std::fs::read_to_string(scratch.join("perf").join("report.md")).unwrap();
-    assert!(report.contains("| canary/steady/time |"), "{report}");
+    // `work` does its work twice.
+    edit(&repo, "    chain(steps)\n}", "    chain(steps) ^ chain(std::hint::black_box(steps))\n}", "twice");
+    expect(&repo, &["regression", runs[0], runs[1]], 3, &["probe/slowed/time"]);
+    expect(&repo, &["regression", "--base", "HEAD~1", runs[0], runs[1]], 3, &["probe/slowed/time"]);
 
-    std::fs::remove_dir_all(&scratch).unwrap();
+    // A commit that changes nothing measured.
+    edit(&repo, "//! The probe.", "//! The probe crate.", "comment");
+    expect(&repo, &["regression", "--base", "HEAD~1", runs[0], runs[1]], 0, &[]);
+    eprintln!("end-to-end cycle: {:.0} s", started.elapsed().as_secs_f64());
+
+    // Partial updates merge into the stored baseline of their commit; the
+    // rows they did not run stay as they were.
+    let head = git(&repo, &["rev-parse", "HEAD"]);
+    let path = repo.join("baselines").join(format!("{head}.toml"));
+    let full = xtask(&repo, &["baseline-update", "--runs", "3", "--no-tag"]);
+    assert!(full.status.success(), "{}", text(&full));
+    let before = homodyne_perf::Baseline::load(&path).unwrap();
+    let partial = xtask(&repo, &["baseline-update", "--runs", "3", "--no-tag", "--filter", "steady"]);
+    assert!(partial.status.success(), "{}", text(&partial));
+    let after = homodyne_perf::Baseline::load(&path).unwrap();
+    assert_eq!(after.benchmarks.len(), before.benchmarks.len(), "nothing was dropped");
+    assert_eq!(after.benchmarks["probe/slowed/time"], before.benchmarks["probe/slowed/time"]);
+    assert_eq!(after.benchmarks["probe/steady/time"].update, 1, "measured by the second update");
+    assert_eq!(after.benchmarks["probe/slowed/time"].update, 0, "kept from the first");
+    assert!(after.updates[1].partial && after.updates[1].command.contains("--filter steady"));
+    // A quick run never replaces rows with more samples.
+    let quick = xtask(&repo, &["baseline-update", "--quick", "--no-tag"]);
+    assert!(quick.status.success(), "{}", text(&quick));
+    assert!(String::from_utf8_lossy(&quick.stdout).contains("kept"), "{}", text(&quick));
+    assert_eq!(homodyne_perf::Baseline::load(&path).unwrap().benchmarks["probe/slowed/time"].samples.len(), 3);
+
+    // Tags: created, kept at the same commit, moved only with --force.
+    let tagged = xtask(&repo, &["baseline-update", "--quick", "--name", "t"]);
+    assert!(tagged.status.success(), "{}", text(&tagged));
+    edit(&repo, "//! The probe crate.", "//! The probe crate, again.", "again");
+    let moved = xtask(&repo, &["baseline-update", "--quick", "--name", "t"]);
+    assert_eq!(moved.status.code(), Some(1), "{}", text(&moved));
+    assert!(String::from_utf8_lossy(&moved.stderr).contains("--force"), "{}", text(&moved));
+    let forced = xtask(&repo, &["baseline-update", "--quick", "--name", "t", "--force"]);
+    assert!(forced.status.success(), "{}", text(&forced));
+    assert_eq!(git(&repo, &["rev-parse", "perf-baseline/t"]), git(&repo, &["rev-parse", "HEAD"]));
+
+    // A stored baseline that cannot be read is never overwritten.
+    let head = git(&repo, &["rev-parse", "HEAD"]);
+    let path = repo.join("baselines").join(format!("{head}.toml"));
+    std::fs::write(&path, "format_version = 2\ngarbage").unwrap();
+    let refused = xtask(&repo, &["baseline-update", "--quick", "--no-tag"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "format_version = 2\ngarbage");
+
+    // Errors stop the gate: a baselines "directory" that is a file, and a corrupt HEAD.
+    std::fs::remove_dir_all(repo.join("baselines")).unwrap();
+    std::fs::write(repo.join("baselines"), "not a directory").unwrap();
+    let output = expect(&repo, &["regression", "--quick"], 1, &[]);
+    assert!(output.contains("baselines"), "{output}");
+    std::fs::remove_file(repo.join("baselines")).unwrap();
+    std::fs::write(repo.join(".git").join("HEAD"), "ref: refs/heads/\0broken").unwrap();
+    for command in ["regression", "baseline-update"] {
+        let output = expect(&repo, &[command, "--quick"], 1, &[]);
+        assert!(output.contains("git"), "{output}");
+        assert!(!output.contains("No baseline"), "{output}");
+    }
+    std::fs::remove_dir_all(&repo).unwrap();
 }
 
 #[test]

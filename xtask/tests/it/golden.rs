@@ -67,3 +67,31 @@ fn output_without_a_table_is_an_error() {
     assert!(divan::parse("error: no benchmarks\n").is_err());
     assert!(divan::parse("x fastest │ slowest │ median\n├─ a   1 parsec │ 2 ns │ 3 lightyears │\n").is_err());
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
+
+    /// Arbitrary text, and real outputs with characters flipped, inserted or
+    /// cut, are an error or rows, never a panic.
+    #[test]
+    fn the_parser_never_panics(
+        text in "\\PC{0,300}",
+        edits in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<char>()), 0..8),
+        keep in proptest::prelude::any::<proptest::sample::Index>(),
+    ) {
+        let _ = divan::parse(&text);
+        let golden = std::fs::read_to_string(format!("{}/tests/golden/kernels.txt", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let mut chars: Vec<char> = golden.chars().collect();
+        for (at, replacement) in edits {
+            let position = at.index(chars.len());
+            if position % 2 == 0 { chars[position] = replacement; } else { chars.insert(position, replacement); }
+        }
+        chars.truncate(keep.index(chars.len() + 1));
+        let mutated: String = chars.into_iter().collect();
+        if let Ok(rows) = divan::parse(&mutated) {
+            for row in rows {
+                proptest::prop_assert!(!row.path.is_empty());
+            }
+        }
+    }
+}

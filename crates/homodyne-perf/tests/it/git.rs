@@ -47,8 +47,13 @@ fn head_branch_dirty_ancestors_and_tags() {
     git(&dir, &["checkout", "-q", "--", "a.txt"]);
     assert!(!git_state(&dir).unwrap().dirty);
 
-    // The nearest ancestor with a baseline file.
+    // The nearest ancestor with a baseline file; a baselines "directory"
+    // that cannot be read is an error, not "no baseline".
     let baselines = dir.join("baselines");
+    std::fs::write(&baselines, "not a directory").unwrap();
+    assert!(nearest_baseline(&dir, &baselines).is_err());
+    assert!(find_base(&dir, &baselines, None).is_err());
+    std::fs::remove_file(&baselines).unwrap();
     std::fs::create_dir_all(&baselines).unwrap();
     assert_eq!(nearest_baseline(&dir, &baselines).unwrap(), None);
     std::fs::write(baselines.join(format!("{first}.toml")), "").unwrap();
@@ -57,8 +62,16 @@ fn head_branch_dirty_ancestors_and_tags() {
     assert!(path.ends_with(format!("{first}.toml")));
 
     // Tags, and resolving names to commits.
-    let tag = tag_baseline(&dir, "v1", &first).unwrap();
+    let tag = tag_baseline(&dir, "v1", &first, false).unwrap();
     assert_eq!(tag, "perf-baseline/v1");
+    // Tagging the same commit again is fine; moving the tag needs force.
+    assert_eq!(tag_baseline(&dir, "v1", &first, false).unwrap(), tag);
+    let error = tag_baseline(&dir, "v1", &second, false).unwrap_err();
+    assert!(error.to_string().contains("--force"), "{error}");
+    assert_eq!(git(&dir, &["rev-parse", "perf-baseline/v1"]), first, "the tag did not move");
+    tag_baseline(&dir, "v1", &second, true).unwrap();
+    assert_eq!(git(&dir, &["rev-parse", "perf-baseline/v1"]), second);
+    tag_baseline(&dir, "v1", &first, true).unwrap();
     assert_eq!(git(&dir, &["rev-parse", "perf-baseline/v1"]), first);
     assert_eq!(resolve(&dir, "perf-baseline/v1").unwrap(), first);
     assert_eq!(resolve(&dir, "main").unwrap(), second);
@@ -78,7 +91,7 @@ fn head_branch_dirty_ancestors_and_tags() {
     assert_eq!(find_base(&dir, &baselines, None).unwrap().unwrap().0, first, "the tag is preferred");
     let (tagged, tag_name, _) = newest_baseline_tag(&dir, &baselines).unwrap().unwrap();
     assert_eq!((tagged.as_str(), tag_name.as_str()), (first.as_str(), "perf-baseline/v1"));
-    tag_baseline(&dir, "v2", &third).unwrap();
+    tag_baseline(&dir, "v2", &third, false).unwrap();
     assert_eq!(
         newest_baseline_tag(&dir, &baselines).unwrap().unwrap().0,
         first,

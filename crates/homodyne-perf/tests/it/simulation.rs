@@ -1,6 +1,8 @@
-//! The decision rule, by simulation: seeded suites of 20 benchmarks.
+//! The decision rule, by simulation: seeded suites of 20 benchmarks under
+//! several shapes of noise, with no change (false alarms, both directions)
+//! and with a known change (power).
 
-use homodyne_perf::{BenchmarkSamples, Direction, Outcome, Thresholds, compare};
+use homodyne_perf::{BenchmarkSamples, Direction, Outcome, Thresholds, Verdict, compare};
 
 /// Standard normal deviates (Box–Muller on the testkit's uniform numbers).
 struct Normal {
@@ -10,7 +12,7 @@ struct Normal {
 
 impl Normal {
     fn new(seed: u64) -> Normal {
-        Normal { uniform: homodyne_testkit::uniform(1 << 20, seed), next: 0 }
+        Normal { uniform: homodyne_testkit::uniform(1 << 22, seed), next: 0 }
     }
 
     fn uniform(&mut self) -> f64 {
@@ -25,14 +27,43 @@ impl Normal {
     }
 }
 
+/// A shape of timing noise: `n` samples around `scale`.
+type Noise = fn(&mut Normal, usize, f64) -> Vec<f64>;
+
 /// Log-normal timings with coefficient of variation `cv`.
 fn lognormal(rng: &mut Normal, n: usize, scale: f64, cv: f64) -> Vec<f64> {
     let sigma = (1.0 + cv * cv).ln().sqrt();
     (0..n).map(|_| scale * (sigma * rng.sample()).exp()).collect()
 }
 
-/// The noise measured here: each run, with probability 0.2, 40-80% slower;
-/// otherwise log-normal with 2% CV.
+fn lognormal_5(rng: &mut Normal, n: usize, scale: f64) -> Vec<f64> {
+    lognormal(rng, n, scale, 0.05)
+}
+
+fn lognormal_8(rng: &mut Normal, n: usize, scale: f64) -> Vec<f64> {
+    lognormal(rng, n, scale, 0.08)
+}
+
+/// Heavy right tail: 2% log-normal, and each run with probability 0.15 a
+/// spike of 1.5-3x.
+fn spiky(rng: &mut Normal, n: usize, scale: f64) -> Vec<f64> {
+    (0..n)
+        .map(|_| {
+            let base = lognormal(rng, 1, scale, 0.02)[0];
+            if rng.uniform() < 0.15 { base * (1.5 + 1.5 * rng.uniform()) } else { base }
+        })
+        .collect()
+}
+
+/// Quantised: 3% log-normal timings reported on a grid of 5% of the scale
+/// (a coarse timer), so that most samples tie.
+fn quantised(rng: &mut Normal, n: usize, scale: f64) -> Vec<f64> {
+    let step = 0.05 * scale;
+    lognormal(rng, n, scale, 0.03).into_iter().map(|value| (value / step).round().max(1.0) * step).collect()
+}
+
+/// The noise measured on these machines before: each run, with probability
+/// 0.2, 40-80% slower; otherwise log-normal with 2% CV.
 fn bimodal(rng: &mut Normal, n: usize, scale: f64) -> Vec<f64> {
     (0..n)
         .map(|_| {
@@ -44,13 +75,7 @@ fn bimodal(rng: &mut Normal, n: usize, scale: f64) -> Vec<f64> {
 
 /// Outcomes of `n_suites` suites of 20 benchmarks where benchmark 0's head is
 /// scaled by `change`, the others unchanged.
-fn run(
-    n_suites: usize,
-    n_samples: usize,
-    change: f64,
-    seed: u64,
-    noise: impl Fn(&mut Normal, usize, f64) -> Vec<f64>,
-) -> Vec<Vec<homodyne_perf::Verdict>> {
+fn run(n_suites: usize, n_samples: usize, change: f64, seed: u64, noise: Noise) -> Vec<Vec<Verdict>> {
     let mut rng = Normal::new(seed);
     (0..n_suites)
         .map(|_| {
@@ -70,67 +95,91 @@ fn run(
         .collect()
 }
 
-fn count(suites: &[Vec<homodyne_perf::Verdict>], pick: impl Fn(&[homodyne_perf::Verdict]) -> bool) -> usize {
+fn count(suites: &[Vec<Verdict>], pick: impl Fn(&[Verdict]) -> bool) -> usize {
     suites.iter().filter(|suite| pick(suite)).count()
 }
 
-fn is_regression(verdict: &homodyne_perf::Verdict) -> bool {
+fn is_regression(verdict: &Verdict) -> bool {
     matches!(verdict.outcome, Outcome::Regression(_))
 }
 
+fn is_improvement(verdict: &Verdict) -> bool {
+    verdict.outcome == Outcome::Improvement
+}
+
+/// With no change, at most 1% of suites may contain a false regression, and
+/// at most 1% a false improvement, whatever the shape of the noise: 1000
+/// suites of 20 benchmarks, 20 samples a side, per shape.
 #[test]
-fn lognormal_noise_rates() {
-    let cv = |rng: &mut Normal, n, scale| lognormal(rng, n, scale, 0.05);
-    let unchanged = run(100, 20, 1.0, 1, cv);
-    let false_alarms = count(&unchanged, |suite| suite.iter().any(is_regression));
-    assert!(false_alarms <= 1, "{false_alarms} suites with a false regression");
+fn false_alarms_stay_within_alpha_in_both_directions() {
+    let shapes: [(&str, Noise); 4] = [
+        ("log-normal 8%", lognormal_8),
+        ("spikes 15% x1.5-3", spiky),
+        ("quantised 5%", quantised),
+        ("bimodal", bimodal),
+    ];
+    let mut table = Vec::new();
+    for (index, (name, noise)) in shapes.into_iter().enumerate() {
+        let suites = run(1000, 20, 1.0, 100 + index as u64, noise);
+        let regressions = count(&suites, |suite| suite.iter().any(is_regression));
+        let improvements = count(&suites, |suite| suite.iter().any(is_improvement));
+        table.push(format!("{name}: false regression {regressions}/1000, false improvement {improvements}/1000"));
+        assert!(regressions <= 10, "{name}: {regressions}/1000 suites with a false regression");
+        assert!(improvements <= 10, "{name}: {improvements}/1000 suites with a false improvement");
+    }
+    eprintln!("{}", table.join("\n"));
+}
 
-    let slower = run(100, 20, 1.10, 2, cv);
+/// A 10% change at 5% log-normal noise with 20 samples a side is found in
+/// at least 95% of 1000 suites, in either direction, and no other benchmark
+/// is flagged; under spikes, bimodal and quantised noise it is still found
+/// in most suites, and a 3% change (below the 5% threshold) rarely.
+#[test]
+fn ten_percent_is_found_in_either_direction_and_nothing_else_is_flagged() {
+    let slower = run(1000, 20, 1.10, 2, lognormal_5);
     let detected = count(&slower, |suite| is_regression(&suite[0]));
-    let others = count(&slower, |suite| suite[1..].iter().any(|v| v.outcome != Outcome::Unchanged));
-    assert!(detected >= 95, "10% slowdown detected in {detected} suites");
-    assert!(others == 0, "{others} suites flagged another benchmark");
+    let others = count(&slower, |suite| suite[1..].iter().any(|v| is_regression(v) || is_improvement(v)));
+    assert!(detected >= 950, "10% slowdown at 5% noise detected in {detected}/1000 suites");
+    assert!(others <= 10, "{others}/1000 suites flagged another benchmark");
 
-    let slightly = run(100, 20, 1.03, 3, cv);
+    let faster = run(1000, 20, 1.0 / 1.10, 4, lognormal_5);
+    let improved = count(&faster, |suite| is_improvement(&suite[0]));
+    assert!(improved >= 930, "10% speedup detected in {improved}/1000 suites");
+
+    let slightly = run(200, 20, 1.03, 3, lognormal_5);
     let flagged = count(&slightly, |suite| is_regression(&suite[0]));
-    assert!(flagged <= 10, "3% slowdown called a regression in {flagged} suites");
+    assert!(flagged <= 10, "3% slowdown (below the 5% threshold) called a regression in {flagged}/200 suites");
 
-    let faster = run(100, 20, 1.0 / 1.10, 4, cv);
-    let improved = count(&faster, |suite| suite[0].outcome == Outcome::Improvement);
-    assert!(improved.abs_diff(detected) <= 5, "improvements {improved} vs regressions {detected}");
+    let mut shapes = Vec::new();
+    for (name, noise, at_least) in
+        [("spikes", spiky as Noise, 190), ("bimodal", bimodal, 170), ("quantised", quantised, 190)]
+    {
+        let found = count(&run(200, 20, 1.10, 10, noise), |suite| is_regression(&suite[0]));
+        assert!(found >= at_least, "10% slowdown under {name} noise detected in {found}/200 suites");
+        shapes.push(format!("{name} {found}/200"));
+    }
     eprintln!(
-        "lognormal 5%: false alarms {false_alarms}/100, 10% slower detected {detected}/100, 3% flagged {flagged}/100, 10% faster detected {improved}/100"
+        "log-normal 5%: 10% slower found {detected}/1000, 10% faster found {improved}/1000, 3% slower flagged \
+         {flagged}/200; 10% slower under {}",
+        shapes.join(", ")
     );
 }
 
+/// With 5 samples a side no arrangement is rare enough for Holm's level
+/// over 20 benchmarks: a 30% slowdown stays undecided (never "unchanged"),
+/// and the report says no change could have been detected; with 10 a side
+/// it is found.
 #[test]
-fn five_samples_detect_less_and_say_so() {
-    let cv = |rng: &mut Normal, n, scale| lognormal(rng, n, scale, 0.05);
-    let median_mde = |suites: &[Vec<homodyne_perf::Verdict>]| {
-        let mut values: Vec<f64> = suites.iter().map(|suite| suite[1].min_detectable_change.unwrap()).collect();
-        values.sort_by(f64::total_cmp);
-        values[values.len() / 2]
-    };
-    let mde_20 = median_mde(&run(50, 20, 1.0, 5, cv));
-    let mde_5 = median_mde(&run(50, 5, 1.0, 6, cv));
-    assert!(mde_5 > mde_20 * 1.5, "5 samples: {mde_5}, 20 samples: {mde_20}");
-    // A change of the stated size is found about 80% of the time; half of it rarely.
-    let at_mde = count(&run(100, 5, 1.0 + mde_5, 7, cv), |suite| is_regression(&suite[0]));
-    let at_half = count(&run(100, 5, 1.0 + mde_5 / 2.0, 8, cv), |suite| is_regression(&suite[0]));
-    assert!((65..=95).contains(&at_mde), "change of the detectable size found in {at_mde}/100");
-    assert!(at_half < 40, "half the detectable change found in {at_half}/100");
-    eprintln!(
-        "minimal detectable change: 20 samples {mde_20:.3}, 5 samples {mde_5:.3}; found at it {at_mde}/100, at half {at_half}/100"
-    );
-}
+fn five_samples_cannot_decide_a_change_and_say_so() {
+    let five = run(50, 5, 1.3, 5, lognormal_5);
+    assert_eq!(count(&five, |suite| is_regression(&suite[0])), 0);
+    assert!(count(&five, |suite| suite[0].outcome == Outcome::Undecided) >= 45);
+    assert!(five.iter().all(|suite| suite[0].min_detectable_change == Some(f64::INFINITY)));
+    // Unchanged benchmarks with little noise are still decided as such.
+    let quiet = run(50, 5, 1.0, 6, |rng, n, scale| lognormal(rng, n, scale, 0.005));
+    assert!(count(&quiet, |suite| suite.iter().all(|v| v.outcome == Outcome::Unchanged)) >= 45);
 
-#[test]
-fn bimodal_noise_rates() {
-    let unchanged = run(100, 20, 1.0, 9, bimodal);
-    let false_alarms = count(&unchanged, |suite| suite.iter().any(is_regression));
-    assert!(false_alarms <= 1, "{false_alarms} suites with a false regression under bimodal noise");
-    let slower = run(100, 20, 1.10, 10, bimodal);
-    let detected = count(&slower, |suite| is_regression(&suite[0]));
-    assert!(detected >= 90, "10% slowdown under bimodal noise detected in {detected} suites");
-    eprintln!("bimodal: false alarms {false_alarms}/100, 10% slower detected {detected}/100");
+    let ten = run(50, 10, 1.3, 7, lognormal_5);
+    let found = count(&ten, |suite| is_regression(&suite[0]));
+    assert!(found >= 45, "30% slowdown with 10 samples a side found in {found}/50 suites");
 }
