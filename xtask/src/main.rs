@@ -37,6 +37,7 @@ commands:
       --quick           few samples per benchmark: reports, never gates
       --self-check      A/A: compare the build (or the base) with itself
       --budget SECONDS  time for running undecided benchmarks again (default 300; 600 when CI is set)
+      --noise PERCENT   the noise threshold: smaller changes are never flagged (default 5)
   baseline-update   run the benches and write baselines/<HEAD commit>.toml; an existing file of
                     that commit is merged into (rows measured again are replaced unless the stored
                     ones have more samples; the others are kept)

@@ -32,17 +32,14 @@ pub(crate) const EXIT_INCONCLUSIVE: u8 = 4;
 
 /// Looks at the data, the first after the initial runs; each later one
 /// after another `--runs` runs of the benchmarks still undecided.
-const MAX_LOOKS: u32 = 4;
+const MAX_LOOKS: u32 = 6;
 
 /// The share of the family-wise α spent at look `look` (1-based): 1/2, 1/4,
-/// 1/8, 1/8. Testing the same benchmarks again after more runs gives false
-/// alarms more chances; spending α across looks keeps the total at α.
+/// 1/8, 1/16, 1/32, 1/32. Testing the same benchmarks again after more runs
+/// gives false alarms more chances; spending α across looks keeps the total
+/// at α. (Deciding "unchanged" spends none: it is no alarm.)
 fn alpha_share(look: u32) -> f64 {
-    match look {
-        0 | 1 => 0.5,
-        2 => 0.25,
-        _ => 0.125,
-    }
+    0.5f64.powi(look.clamp(1, MAX_LOOKS - 1).cast_signed())
 }
 
 /// Where things live; the directories can be moved (tests do).
@@ -68,6 +65,8 @@ fn is_ci() -> bool {
 /// The options shared by both commands.
 struct RunOptions {
     runs: usize,
+    /// `--noise PERCENT`: the noise threshold of every benchmark.
+    noise: Option<f64>,
     filter: Option<String>,
     quick: bool,
     bench: Option<String>,
@@ -88,7 +87,17 @@ impl RunOptions {
             })?,
             None => default_runs,
         };
-        Ok(RunOptions { runs, filter: args.value("--filter")?, quick, bench: args.value("--bench")? })
+        let noise = match args.value("--noise")? {
+            Some(text) => Some(
+                text.parse::<f64>()
+                    .ok()
+                    .filter(|percent| percent.is_finite() && *percent > 0.0)
+                    .with_context(|| format!("--noise takes a positive percentage, not {text:?}"))?
+                    / 100.0,
+            ),
+            None => None,
+        };
+        Ok(RunOptions { runs, noise, filter: args.value("--filter")?, quick, bench: args.value("--bench")? })
     }
 
     fn selection(&self) -> Selection {
@@ -359,7 +368,7 @@ fn gate(
     let undecided = comparison.undecided().count();
     let _ = writeln!(
         markdown,
-        "\n{looks} look(s) in {:.0} s; family-wise α {} spent over the looks (1/2, 1/4, 1/8, 1/8); {undecided} \
+        "\n{looks} look(s) in {:.0} s; family-wise α {} spent over the looks (1/2, 1/4, …, 1/32); {undecided} \
          benchmark(s) still undecided{}.",
         started.elapsed().as_secs_f64(),
         suite::thresholds().alpha,
@@ -448,6 +457,9 @@ fn decide(
     loop {
         looks += 1;
         let mut thresholds = suite::thresholds();
+        if let Some(noise) = options.noise {
+            thresholds.noise = noise;
+        }
         thresholds.alpha *= if options.quick { 1.0 } else { alpha_share(looks) };
         // Only the benchmarks not yet decided (and the canaries) form this look's family.
         let pending = |baseline: &Baseline| -> Baseline {

@@ -29,7 +29,7 @@ pub struct Thresholds {
     /// improvement (Holm's correction over both directions of every benchmark).
     pub alpha: f64,
     /// A change smaller than this relative amount is never reported (noise),
-    /// and a benchmark whose 95% interval lies within it is `Unchanged`.
+    /// and a benchmark whose 90% interval lies within it is `Unchanged`.
     pub noise: f64,
     /// Per-benchmark overrides of `noise`.
     pub noise_overrides: BTreeMap<String, f64>,
@@ -88,7 +88,8 @@ pub enum Outcome {
     Regression(Severity),
     /// Faster (or better), by the mirror rule.
     Improvement,
-    /// The 95% interval of the change lies within the noise threshold.
+    /// The change lies within the noise threshold (its 90% interval does:
+    /// two one-sided tests at 5%).
     Unchanged,
     /// Neither: the interval straddles the noise threshold without a
     /// significant change. More runs would decide it.
@@ -140,6 +141,8 @@ pub struct Verdict {
 struct Raw {
     difference: f64,
     interval: (f64, f64),
+    /// The 90% interval, for the equivalence decision.
+    equivalence: (f64, f64),
     std_error: f64,
     p_worse: f64,
     p_better: f64,
@@ -177,6 +180,7 @@ fn raw_comparison(base: &[f64], head: &[f64]) -> Option<Raw> {
         return Some(Raw {
             difference,
             interval: (difference - half_width, difference + half_width),
+            equivalence: (difference - half_width, difference + half_width),
             std_error,
             p_worse: t_sf(t, df),
             p_better: t_sf(-t, df),
@@ -188,6 +192,7 @@ fn raw_comparison(base: &[f64], head: &[f64]) -> Option<Raw> {
     Some(Raw {
         difference: test.shift,
         interval: test.shift_ci,
+        equivalence: test.shift_ci_90,
         std_error: (test.shift_ci.1 - test.shift_ci.0) / (2.0 * 1.959_963_985),
         p_worse: test.p_greater,
         p_better: test.p_less,
@@ -206,7 +211,8 @@ fn raw_comparison(base: &[f64], head: &[f64]) -> Option<Raw> {
 /// benchmark, so the probability of any false regression or improvement in
 /// the comparison is at most `alpha`. A regression needs that significance
 /// and an estimated change beyond the noise threshold; `Unchanged` needs the
-/// 95% interval within the noise threshold; anything else is `Undecided`. A
+/// change shown to lie within the noise threshold (two one-sided tests at
+/// 5%: the 90% interval inside it); anything else is `Undecided`. A
 /// benchmark with a single head sample is judged by the base's prediction
 /// interval (slow-side-trimmed mean) and is `Unchanged` unless significant.
 ///
@@ -288,7 +294,9 @@ pub fn compare(benchmarks: &[BenchmarkSamples], thresholds: &Thresholds, machine
             // Holm's smallest level can detect nothing, whatever the change.
             let too_few = raw.arrangements.is_some_and(|(count, _)| 1.0 / count >= thresholds.alpha / n_tests as f64);
             verdict.min_detectable_change = Some(if too_few { f64::INFINITY } else { detectable.exp() - 1.0 });
-            let within_noise = low > -(1.0 + noise).ln() && high < (1.0 + noise).ln();
+            // Equivalence: two one-sided tests at 5%, i.e. the 90% interval
+            // within the noise threshold.
+            let within_noise = raw.equivalence.0 > -(1.0 + noise).ln() && raw.equivalence.1 < (1.0 + noise).ln();
             verdict.outcome = if p_worse < thresholds.alpha && change > 1.0 + noise {
                 let severity = if change > thresholds.regression_threshold { Severity::Fail } else { Severity::Warn };
                 Outcome::Regression(severity)

@@ -24,8 +24,8 @@
 //! calls anything a regression or an improvement when nothing changed is at
 //! most `alpha` (0.01). A regression also needs an estimated change beyond
 //! the noise threshold (5%); beyond `regression_threshold` (×1.3) it fails,
-//! between the two it warns. `Unchanged` needs the whole 95% interval within
-//! the noise threshold; anything else is `Undecided`, and more runs decide
+//! between the two it warns. `Unchanged` needs the change shown to lie within
+//! the noise threshold (two one-sided tests at 5%: the 90% interval); anything else is `Undecided`, and more runs decide
 //! it. Seeded simulations in the tests measure the rates: 1000 suites of 20
 //! benchmarks per noise shape, at most 1% of suites with a false alarm in
 //! either direction, 10% slowdowns found in at least 95%.

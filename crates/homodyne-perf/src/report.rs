@@ -185,7 +185,7 @@ impl Comparison {
         let _ = write!(
             out,
             "Rule: permutation test of the trimmed log times, family-wise α = {} over both directions of every \
-             benchmark (Holm), and a change beyond ±{:.0}%; unchanged when the 95% interval lies within ±{:.0}%; \
+             benchmark (Holm), and a change beyond ±{:.0}%; unchanged when the 90% interval lies within ±{:.0}%; \
              fail above ×{}.\n\n",
             p.alpha,
             p.noise * 100.0,

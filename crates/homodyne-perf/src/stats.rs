@@ -249,6 +249,9 @@ pub struct RankSumTest {
     pub shift: f64,
     /// Its 95% (Moses) confidence interval.
     pub shift_ci: (f64, f64),
+    /// Its 90% interval: the one of an equivalence test (two one-sided tests
+    /// at 5%) that the change lies within given bounds.
+    pub shift_ci_90: (f64, f64),
     /// `P(S >= observed)` under no change: evidence that `second` is larger.
     pub p_greater: f64,
     /// `P(S <= observed)` under no change: evidence that `second` is smaller.
@@ -395,14 +398,14 @@ pub fn rank_sum_test(first: &[f64], second: &[f64]) -> Option<RankSumTest> {
             (1.0, 1.0, false)
         }
     };
-    let (shift, shift_ci) = hodges_lehmann(first, second);
-    Some(RankSumTest { shift, shift_ci, p_greater, p_less, arrangements, exact })
+    let (shift, shift_ci, shift_ci_90) = hodges_lehmann(first, second);
+    Some(RankSumTest { shift, shift_ci, shift_ci_90, p_greater, p_less, arrangements, exact })
 }
 
 /// The Hodges–Lehmann shift (median of the n1 * n2 differences) and its
-/// Moses 95% interval: the order statistics of the differences at the 2.5%
-/// quantile of the Mann–Whitney U distribution.
-fn hodges_lehmann(first: &[f64], second: &[f64]) -> (f64, (f64, f64)) {
+/// Moses 95% and 90% intervals: the order statistics of the differences at
+/// the 2.5% and 5% quantiles of the Mann–Whitney U distribution.
+fn hodges_lehmann(first: &[f64], second: &[f64]) -> (f64, (f64, f64), (f64, f64)) {
     let (n1, n2) = (first.len(), second.len());
     let n = n1 + n2;
     let mut differences: Vec<f64> =
@@ -410,27 +413,31 @@ fn hodges_lehmann(first: &[f64], second: &[f64]) -> (f64, (f64, f64)) {
     differences.sort_by(f64::total_cmp);
     let m = differences.len();
     let shift = if m % 2 == 1 { differences[m / 2] } else { f64::midpoint(differences[m / 2 - 1], differences[m / 2]) };
-    // The largest k with P(U <= k - 1) <= 0.025; the interval is
+    // The largest k with P(U <= k - 1) <= tail; the interval is
     // [d_(k), d_(m - k + 1)] (1-based order statistics).
-    let k = if n <= EXACT_RANK_SAMPLES {
-        let plain: Vec<usize> = (1..=n).collect();
-        let probabilities = null_distribution(&plain, n2, true);
-        let offset = n2 * (n2 + 1) / 2;
-        let mut cumulative = 0.0;
-        let mut k = 0;
-        for u in 0..=m {
-            cumulative += probabilities.get(u + offset).copied().unwrap_or(0.0);
-            if cumulative > 0.025 {
-                break;
+    let count_at = |tail: f64| -> usize {
+        let k = if n <= EXACT_RANK_SAMPLES {
+            let plain: Vec<usize> = (1..=n).collect();
+            let probabilities = null_distribution(&plain, n2, true);
+            let offset = n2 * (n2 + 1) / 2;
+            let mut cumulative = 0.0;
+            let mut k = 0;
+            for u in 0..=m {
+                cumulative += probabilities.get(u + offset).copied().unwrap_or(0.0);
+                if cumulative > tail {
+                    break;
+                }
+                k = u + 1;
             }
-            k = u + 1;
-        }
-        k
-    } else {
-        let mean = (n1 * n2) as f64 / 2.0;
-        let sd = ((n1 * n2 * (n + 1)) as f64 / 12.0).sqrt();
-        (mean - 1.959_963_985 * sd).floor().max(0.0) as usize
+            k
+        } else {
+            let z = Normal::new(0.0, 1.0).map_or(1.96, |normal| normal.inverse_cdf(1.0 - tail));
+            let mean = (n1 * n2) as f64 / 2.0;
+            let sd = ((n1 * n2 * (n + 1)) as f64 / 12.0).sqrt();
+            (mean - z * sd).floor().max(0.0) as usize
+        };
+        k.clamp(1, m.div_ceil(2))
     };
-    let k = k.clamp(1, m.div_ceil(2));
-    (shift, (differences[k - 1], differences[m - k]))
+    let interval = |k: usize| (differences[k - 1], differences[m - k]);
+    (shift, interval(count_at(0.025)), interval(count_at(0.05)))
 }
