@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use hashbrown::DefaultHashBuilder;
 
-use crate::codec::{Compressed, compress, decompress};
+use crate::codec::Compressed;
 use crate::config::{CacheConfig, Clock, MemoryProbe, SystemClock, SystemMemory};
 use crate::value::CacheValue;
 use crate::{CacheError, CacheStats, TryInsertError};
@@ -280,8 +280,7 @@ impl<K: Hash + Eq + Clone + Send, V: CacheValue> MemoryEfficientCache<K, V> {
         let growth = raw_bytes.saturating_sub(compressed.len());
         self.compress_for(Incoming { hot: raw_bytes, stored: growth, skip: Some(slot) }, None, pressure);
         let started = Instant::now();
-        let elements = decompress::<V::Elem>(compressed, raw_bytes / size_of::<V::Elem>().max(1));
-        let value = elements.and_then(|elements| V::from_elements(shape, elements)).map(Arc::new);
+        let value = V::decompress(shape, compressed).map(Arc::new);
         let elapsed = started.elapsed();
         let mut garbage = Garbage::default();
         let mut inner = self.lock();
@@ -515,7 +514,7 @@ impl<K: Hash + Eq + Clone + Send, V: CacheValue> MemoryEfficientCache<K, V> {
                 .iter()
                 .map(|job| {
                     let started = Instant::now();
-                    let compressed = compress(&job.value.elements(), self.config.compression_level);
+                    let compressed = job.value.compress(self.config.compression_level);
                     (compressed, started.elapsed())
                 })
                 .collect();

@@ -11,7 +11,7 @@ use std::cell::RefCell;
 
 use lz4::block::{CompressionMode, compress_to_buffer, decompress_to_buffer};
 
-use crate::value::Element;
+use crate::value::{DType, Element};
 
 /// Raw bytes per chunk (a multiple of every element size).
 pub(crate) const CHUNK_BYTES: usize = 1 << 20;
@@ -28,9 +28,15 @@ pub struct Compressed {
     pub(crate) payload: Vec<u8>,
     pub(crate) shuffled: bool,
     pub(crate) raw_len: usize,
+    pub(crate) dtype: DType,
 }
 
 impl Compressed {
+    /// The dtype of the elements it decodes to.
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
     /// Compressed size in bytes.
     pub fn len(&self) -> usize {
         self.payload.len()
@@ -280,15 +286,15 @@ pub fn compress<T: Element>(elements: &[T], level: u32) -> Option<Compressed> {
     })?;
     payload.truncate(used);
     payload.shrink_to_fit();
-    Some(Compressed { payload, shuffled, raw_len })
+    Some(Compressed { payload, shuffled, raw_len, dtype: T::DTYPE })
 }
 
 /// Decompresses into `n_elements` elements, or `None` if the payload is
-/// damaged or of another size (LZ4's safe decoder never reads or writes out
-/// of bounds).
+/// damaged or of another size or dtype (LZ4's safe decoder never reads or
+/// writes out of bounds).
 pub fn decompress<T: Element>(compressed: &Compressed, n_elements: usize) -> Option<Vec<T>> {
     let size = T::DTYPE.size();
-    if n_elements.checked_mul(size)? != compressed.raw_len {
+    if compressed.dtype != T::DTYPE || n_elements.checked_mul(size)? != compressed.raw_len {
         return None;
     }
     let mut elements = vec![T::default(); n_elements];
@@ -304,8 +310,8 @@ pub fn decompress<T: Element>(compressed: &Compressed, n_elements: usize) -> Opt
 
 /// Whether the payload decodes to `n_elements` elements, using one chunk of
 /// working memory (the decoded data is not kept).
-pub(crate) fn validate<T: Element>(compressed: &Compressed, n_elements: usize) -> bool {
-    let size = T::DTYPE.size();
+pub(crate) fn validate(compressed: &Compressed, n_elements: usize) -> bool {
+    let size = compressed.dtype.size();
     n_elements.checked_mul(size) == Some(compressed.raw_len) && decode_chunks(compressed, size, |_| {}).is_some()
 }
 
@@ -427,5 +433,7 @@ mod tests {
         let mut extended = compressed.clone();
         extended.payload.push(0);
         assert_eq!(decompress::<f64>(&extended, smooth.len()), None);
+        // The same bytes read as another dtype of the same width: refused.
+        assert_eq!(decompress::<i64>(&compressed, smooth.len()), None);
     }
 }

@@ -52,4 +52,4 @@ pub use error::{CacheError, TryInsertError};
 pub use key::{ArrayKey, ContentHasher, KeyPart, array_key};
 pub use persist::{FORMAT_VERSION, LoadReport, PersistKey};
 pub use stats::CacheStats;
-pub use value::{CacheValue, DType, Element};
+pub use value::{AnyArray, CacheValue, DType, Element};

@@ -34,7 +34,7 @@ use crate::ENTRY_OVERHEAD_BYTES;
 use crate::cache::Stored;
 use crate::codec::{Compressed, validate};
 use crate::key::ArrayKey;
-use crate::value::{CacheValue, Element};
+use crate::value::{CacheValue, DType};
 use crate::{CacheConfig, CacheError, MemoryEfficientCache};
 
 const MAGIC: &[u8; 16] = b"HOMODYNE-CACHE\0\0";
@@ -206,7 +206,11 @@ fn write_record<V: CacheValue, W: Write>(out: &mut W, record: &Record<V>) -> std
     writer.put(&(body_len as u64).to_le_bytes())?;
     writer.put(&u32::try_from(record.key.len()).map_err(std::io::Error::other)?.to_le_bytes())?;
     writer.put(&record.key)?;
-    writer.put(&[V::Elem::DTYPE.code()])?;
+    let dtype = match &record.stored {
+        Stored::Raw(value) => value.dtype(),
+        Stored::Compressed(compressed) => compressed.dtype(),
+    };
+    writer.put(&[dtype.code()])?;
     writer.put(&(record.shape.len() as u32).to_le_bytes())?;
     for &length in &record.shape {
         writer.put(&(length as u64).to_le_bytes())?;
@@ -218,13 +222,7 @@ fn write_record<V: CacheValue, W: Write>(out: &mut W, record: &Record<V>) -> std
         Stored::Raw(value) => {
             writer.put(&[0])?;
             writer.put(&(payload_len as u64).to_le_bytes())?;
-            let elements = value.elements();
-            let mut buffer = vec![0u8; IO_CHUNK_BYTES];
-            for chunk in elements.chunks(IO_CHUNK_BYTES / V::Elem::DTYPE.size()) {
-                let bytes = &mut buffer[..chunk.len() * V::Elem::DTYPE.size()];
-                V::Elem::write_le(chunk, bytes);
-                writer.put(bytes)?;
-            }
+            value.write_le(|bytes| writer.put(bytes))?;
         }
         Stored::Compressed(compressed) => {
             writer.put(&[1 | if compressed.shuffled { 2 } else { 0 }])?;
@@ -512,16 +510,15 @@ where
 
     /// Reads an entry's fields, checking each length before allocating.
     fn parse_entry<R: Read>(&self, body: &mut BodyReader<'_, R>, version: u32) -> Result<Parsed<K, V>, Skip> {
-        let size = V::Elem::DTYPE.size();
         let budget = self.config().budget_bytes();
         let damaged = |reason: &str| Skip::Damaged(reason.to_owned());
         let key_len = body.u32()?;
         let mut key_bytes = Vec::new();
         body.bytes(u64::from(key_len), &mut key_bytes)?;
         let key = K::from_bytes(&key_bytes).ok_or_else(|| damaged("unreadable key"))?;
-        if body.u8()? != V::Elem::DTYPE.code() {
-            return Err(Skip::Unusable("dtype differs from this cache's".to_owned()));
-        }
+        let code = body.u8()?;
+        let dtype = DType::from_code(code).ok_or_else(|| damaged(&format!("unknown dtype code {code}")))?;
+        let size = dtype.size();
         let ndim = body.u32()?;
         if u64::from(ndim) * 8 > body.left {
             return Err(damaged("more axes than the entry has bytes"));
@@ -554,41 +551,36 @@ where
                 "its array of {raw_bytes} bytes is larger than the budget of {budget} bytes"
             )));
         }
+        if !V::accepts(dtype, shape.len()) {
+            return Err(Skip::Unusable(format!(
+                "an array of {dtype} with {} axes does not fit this cache's value type",
+                shape.len()
+            )));
+        }
         let stored = if flags & 1 == 0 {
             if payload_len != raw_bytes as u64 {
                 return Err(damaged("raw payload has the wrong size"));
             }
             // raw_bytes fits both the file and the budget: allocate it.
-            let mut elements = vec![V::Elem::default(); n_elements];
             let mut buffer = Vec::new();
-            for chunk in elements.chunks_mut(IO_CHUNK_BYTES / size) {
-                body.bytes((chunk.len() * size) as u64, &mut buffer)?;
-                V::Elem::read_le(&buffer, chunk);
-            }
-            let value = V::from_elements(&shape, elements)
-                .ok_or_else(|| Skip::Unusable("shape does not fit the value type".to_owned()))?;
+            let value = V::read_le(dtype, &shape, |bytes: &mut [u8]| {
+                body.bytes(bytes.len() as u64, &mut buffer)?;
+                bytes.copy_from_slice(&buffer);
+                Ok::<(), Skip>(())
+            })?
+            .ok_or_else(|| Skip::Unusable("shape does not fit the value type".to_owned()))?;
             Stored::Raw(Arc::new(value))
         } else {
             let mut payload = Vec::new();
             body.bytes(payload_len, &mut payload)?;
-            let compressed = Compressed { payload, shuffled: flags & 2 != 0, raw_len: raw_bytes };
+            let compressed = Compressed { payload, shuffled: flags & 2 != 0, raw_len: raw_bytes, dtype };
             // Decode once now (one chunk of working memory), so that a damaged
             // payload is found here, not on a later `get`.
-            if !validate::<V::Elem>(&compressed, n_elements) {
+            if !validate(&compressed, n_elements) {
                 return Err(damaged("compressed payload does not decode"));
-            }
-            if !rank_fits::<V>(&shape) {
-                return Err(Skip::Unusable("shape does not fit the value type".to_owned()));
             }
             Stored::Compressed(Arc::new(compressed))
         };
         Ok(Parsed { key, stored, shape, raw_bytes, remaining })
     }
-}
-
-/// Whether an array of `shape` can become a `V`, checked on an empty array
-/// of the same rank (no allocation of the data).
-fn rank_fits<V: CacheValue>(shape: &[usize]) -> bool {
-    let empty: Vec<usize> = shape.iter().map(|_| 0).collect();
-    V::from_elements(&empty, Vec::new()).is_some()
 }

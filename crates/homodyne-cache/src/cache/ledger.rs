@@ -609,7 +609,7 @@ mod tests {
         // `first` is used while being compressed: its result is dropped and it stays raw.
         let (id, touched) = ledger.entry(first).map(|entry| (entry.id, entry.touched)).unwrap();
         ledger.touch(first);
-        let compressed = Compressed { payload: vec![1; 100], shuffled: false, raw_len: 1000 };
+        let compressed = Compressed { payload: vec![1; 100], shuffled: false, raw_len: 1000, dtype: crate::DType::U8 };
         assert!(ledger.finish_compression(first, id, touched, Some(compressed.clone())).is_err());
         assert!(matches!(ledger.entry(first).unwrap().stored, Stored::Raw(_)));
         // `second` was not: it is stored compressed.

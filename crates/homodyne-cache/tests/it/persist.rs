@@ -1,6 +1,6 @@
 //! Saving and loading, and what damage does.
 
-use homodyne_cache::{CacheConfig, CacheError, MemoryEfficientCache};
+use homodyne_cache::{AnyArray, CacheConfig, CacheError, CacheValue, MemoryEfficientCache};
 
 use crate::datasets;
 
@@ -277,5 +277,38 @@ fn time_to_live_survives_saving_and_expired_entries_are_not_saved() {
     assert!(restored.get(&2).is_some(), "5 s were left when it was saved");
     clock.advance(std::time::Duration::from_millis(100));
     assert!(restored.get(&2).is_none(), "and they have passed");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn arrays_of_every_dtype_save_and_load_and_other_caches_skip_them() {
+    let dir = temp_dir("any-dtype");
+    let config = CacheConfig { compress_min_bytes: 1024, hot_fraction: 0.0, ..CacheConfig::default() };
+    let cache: MemoryEfficientCache<String, AnyArray> = MemoryEfficientCache::new(config).unwrap();
+    let (_, smooth) = datasets(20_000).into_iter().find(|(name, _)| *name == "smooth").unwrap();
+    let arrays = crate::roundtrip::any_arrays(&smooth);
+    for (index, array) in arrays.iter().enumerate() {
+        cache.set(format!("array {index}"), array.clone()).unwrap();
+    }
+    assert!(cache.stats().compressed_entries >= 3, "compressed entries are saved too");
+    cache.save_to_dir(&dir).unwrap();
+
+    let (loaded, report) =
+        MemoryEfficientCache::<String, AnyArray>::load_from_dir(&dir, CacheConfig::default()).unwrap();
+    assert_eq!((report.loaded, report.skipped.len()), (arrays.len(), 0), "{report:?}");
+    for (index, array) in arrays.iter().enumerate() {
+        assert_eq!(*loaded.get(&format!("array {index}")).unwrap(), *array, "{:?}", array.dtype());
+    }
+
+    // A cache of f64 vectors takes the one 1-D f64 array... of which there is none: all skipped, by name.
+    let (_, report) = MemoryEfficientCache::<String, Vec<f64>>::load_from_dir(&dir, CacheConfig::default()).unwrap();
+    assert_eq!(report.loaded, 0);
+    assert_eq!(report.skipped.len(), arrays.len());
+    assert!(report.skipped.iter().any(|reason| reason.contains("uint16 with 3 axes")), "{report:?}");
+    // A cache of 3-D u16 arrays takes exactly its one.
+    let (loaded, report) =
+        MemoryEfficientCache::<String, ndarray::Array3<u16>>::load_from_dir(&dir, CacheConfig::default()).unwrap();
+    assert_eq!(report.loaded, 1, "{report:?}");
+    assert_eq!(AnyArray::from((*loaded.get(&"array 5".to_owned()).unwrap()).clone().into_dyn()), arrays[5]);
     std::fs::remove_dir_all(&dir).unwrap();
 }

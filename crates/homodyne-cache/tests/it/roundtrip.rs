@@ -1,6 +1,6 @@
 //! Every value type and shape, compressed and not.
 
-use homodyne_cache::{CacheConfig, CacheValue};
+use homodyne_cache::{AnyArray, CacheConfig, CacheValue, DType};
 use ndarray::{Array1, Array2, Array3, ArrayD, IxDyn};
 
 use crate::{cache, datasets};
@@ -18,7 +18,9 @@ fn check<V: CacheValue + PartialEq + Clone + std::fmt::Debug>(value: V, level: u
     let (cache, _, _) = cache::<u32, V>(config);
     cache.set(1, value.clone()).unwrap();
     // A second entry makes the first cold, so it is compressed where it can be.
-    cache.set(2, V::from_elements(&vec![0; value.shape().len()], Vec::new()).unwrap()).unwrap();
+    let empty = vec![0; value.shape().len()];
+    let filler = V::read_le(value.dtype(), &empty, |_| Ok::<(), ()>(())).unwrap().unwrap();
+    cache.set(2, filler).unwrap();
     let stats = cache.stats();
     if level == 0 {
         assert_eq!(stats.compressions, 0);
@@ -38,6 +40,9 @@ fn every_type_and_shape_round_trips() {
             check(Array1::from(data.iter().map(|&v| v as f32).collect::<Vec<_>>()), level);
             check(data.iter().map(|&v| (v * 1e6) as i64).collect::<Vec<_>>(), level);
             check(data.iter().map(|&v| (v * 100.0) as u8).collect::<Vec<_>>(), level);
+        }
+        for array in any_arrays(&datasets(20_000)[0].1) {
+            check(array, level);
         }
         check(Vec::<f64>::new(), level);
         check(Array2::<f64>::zeros((0, 3)), level);
@@ -63,5 +68,44 @@ fn smooth_data_compresses_and_random_data_stays_raw() {
             _ => {}
         }
         assert_eq!(*cache.get(&1).unwrap(), data, "{name}");
+    }
+}
+
+/// One array of every dtype, from `data` in [0, 1), shaped (20, 10, n / 200).
+pub(crate) fn any_arrays(data: &[f64]) -> Vec<AnyArray> {
+    let shape = IxDyn(&[20, 10, data.len() / 200]);
+    let n = 20 * 10 * (data.len() / 200);
+    let as_array = |values: Vec<f64>| ArrayD::from_shape_vec(shape.clone(), values[..n].to_vec()).unwrap();
+    let data = as_array(data.to_vec());
+    let arrays = vec![
+        AnyArray::from(data.clone()),
+        AnyArray::from(data.mapv(|v| v as f32)),
+        AnyArray::from(data.mapv(|v| (v * 1e15) as i64 - 500_000_000_000_000)),
+        AnyArray::from(data.mapv(|v| (v * 255.0) as u8)),
+        AnyArray::from(data.mapv(|v| (v * 4e9) as i64 as i32)),
+        AnyArray::from(data.mapv(|v| (v * 65535.0) as u16)),
+        AnyArray::from(data.mapv(|v| (v * 4e9) as u32)),
+    ];
+    let dtypes: Vec<DType> = arrays.iter().map(CacheValue::dtype).collect();
+    assert_eq!(dtypes, DType::ALL.to_vec(), "one array per dtype");
+    arrays
+}
+
+#[test]
+fn arrays_of_every_dtype_share_one_cache() {
+    let config =
+        CacheConfig { max_memory_mb: 64.0, compress_min_bytes: 1024, hot_fraction: 0.0, ..CacheConfig::default() };
+    let (cache, _, _) = cache::<u32, AnyArray>(config);
+    let (_, smooth) = datasets(20_000).into_iter().find(|(name, _)| *name == "smooth").unwrap();
+    let arrays = any_arrays(&smooth);
+    for (key, array) in arrays.iter().enumerate() {
+        cache.set(key as u32, array.clone()).unwrap();
+    }
+    // All but the newest are cold: the smooth ones are stored compressed.
+    assert!(cache.stats().compressed_entries >= 3, "{:?}", cache.stats());
+    for (key, array) in arrays.iter().enumerate() {
+        let back = cache.get(&(key as u32)).unwrap();
+        assert_eq!((back.dtype(), back.shape()), (array.dtype(), array.shape()));
+        assert_eq!(*back, *array);
     }
 }
