@@ -13,6 +13,8 @@ excluded), the same rule as the Rust side.
 """
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -80,16 +82,40 @@ def cache_round_trip_factory(array):
     return round_trip
 
 
+def homodyne_rs_cache_factory(array):
+    """homodyne-rs's cache from Python: set, pushed cold (compressed, level 1), get (decompressed)."""
+    import homodyne_rs
+
+    cache = homodyne_rs.MemoryEfficientCache(max_memory_mb=500, hot_fraction=0.0)
+    small = np.zeros(4)
+
+    def round_trip():
+        cache.set("array", array)
+        cache.set("newer", small)  # the array is now the coldest entry: compressed
+        return cache.get("array")
+
+    return round_trip, cache
+
+
 # ---------------------------------------------------------------- table
 
+FROM_PYTHON = "homodyne-rs from Python"
+
 IMPLEMENTATIONS = {
-    "angles": ["Python loop", "numpy mask", "numba @njit"],
-    "correlation": ["Python loop", "np.corrcoef", "numba two-pass"],
-    "chi2": ["numpy", "numba"],
-    "batch_chi2": ["numpy axis=1", "numba prange"],
-    "objective": ["v1 pipeline, sigma in call", "v1 pipeline, sigma precomputed"],
-    "cache": ["cachetools.LRUCache + lz4.frame"],
+    "angles": [FROM_PYTHON, "Python loop", "numpy mask", "numba @njit"],
+    "correlation": [FROM_PYTHON, "Python loop", "np.corrcoef", "numba two-pass"],
+    "chi2": [FROM_PYTHON, "numpy", "numba"],
+    "batch_chi2": [FROM_PYTHON, "numpy axis=1", "numba prange"],
+    "objective": [FROM_PYTHON, "v1 pipeline, sigma in call", "v1 pipeline, sigma precomputed"],
+    "cache": [FROM_PYTHON, "cachetools.LRUCache + lz4.frame"],
 }
+
+# The real v1 class, when a Python with homodyne-analysis 1.0.1 is given
+# (it needs Python >= 3.12; `cargo xtask compare` makes one when it can).
+V1_CLASS = "v1 class (homodyne-analysis 1.0.1)"
+V1_PYTHON = os.environ.get("HOMODYNE_V1_PYTHON")
+if V1_PYTHON:
+    IMPLEMENTATIONS["objective"].insert(1, V1_CLASS)
 
 
 def load(directory, name):
@@ -98,6 +124,8 @@ def load(directory, name):
 
 def prepare(workload, implementation, size, directory):
     """The call to time, with its inputs bound."""
+    if implementation == FROM_PYTHON:
+        return prepare_homodyne_rs(workload, size, directory)
     if workload == "angles":
         angles = load(directory, f"angles_{size}.npy")
         if implementation == "Python loop":
@@ -138,6 +166,34 @@ def prepare(workload, implementation, size, directory):
     raise SystemExit(f"unknown workload {workload!r}")
 
 
+def prepare_homodyne_rs(workload, size, directory):
+    """The same call through the homodyne_rs package: what a Python user pays, the call included."""
+    import homodyne_rs as hr
+
+    if workload == "angles":
+        angles = load(directory, f"angles_{size}.npy")
+        return lambda: hr.filter_angles(angles, RANGES)
+    if workload == "correlation":
+        x, y = load(directory, f"correlation_x_{size}.npy"), load(directory, f"correlation_y_{size}.npy")
+        return lambda: hr.fast_correlation(x, y)
+    if workload == "chi2":
+        observed, expected = load(directory, f"chi2_observed_{size}.npy"), load(directory, f"chi2_expected_{size}.npy")
+        return lambda: hr.chi_squared(observed, expected)
+    if workload == "batch_chi2":
+        observed, expected = load(directory, "batch_observed.npy"), load(directory, "batch_expected.npy")
+        return lambda: hr.chi_squared(observed, expected)
+    if workload == "objective":
+        c2, phi = load(directory, f"objective_c2_{size}.npy"), load(directory, f"objective_phi_{size}.npy")
+        # Built once (sigma and per-angle sums at construction), called per evaluation, as scipy does.
+        objective = hr.Objective(c2, phi, dt=0.1, q=0.0054, gap=2e6, filter_angles=False)
+        params = np.array([20000.0, 0.3, 50.0, 0.0002, 0.25, 5e-05, 2.0])
+        return lambda: objective(params)
+    if workload == "cache":
+        round_trip, _ = homodyne_rs_cache_factory(load(directory, f"cache_{size}.npy"))
+        return round_trip
+    raise SystemExit(f"unknown workload {workload!r}")
+
+
 def check(result, reference_path):
     """'ok' or what differs from homodyne-rs's result."""
     if not reference_path.exists():
@@ -160,13 +216,26 @@ def main():
     if len(sys.argv) != 6 or sys.argv[1] != "run":
         raise SystemExit(__doc__)
     _, _, workload, implementation, size, directory = sys.argv
+    if implementation == V1_CLASS:
+        script = Path(__file__).with_name("v1_class.py")
+        run = subprocess.run([V1_PYTHON, str(script), size, directory], capture_output=True, text=True, check=True)
+        print(run.stdout.strip().splitlines()[-1])
+        return
     call = prepare(workload, implementation, size, directory)
     status = check(call(), Path(directory) / "out" / f"homodyne-rs_{workload}_{size}.npy")
     line = {"implementation": implementation, "check": status, "peak_rss_bytes": None}
     if status == "ok" or workload != "objective":
         median, minimum = kp.measure(call)
         line.update(median_s=median, min_s=minimum)
-    if workload == "cache":
+    if workload == "cache" and implementation == FROM_PYTHON:
+        import homodyne_rs
+
+        # A fresh cache holding the array compressed (and two 32-byte arrays): its ratio.
+        cache = homodyne_rs.MemoryEfficientCache(max_memory_mb=500, hot_fraction=0.0)
+        cache.set("array", load(directory, f"cache_{size}.npy"))
+        cache.set("newer", np.zeros(4))
+        line["ratio"] = cache.stats()["compression_ratio"]
+    elif workload == "cache":
         import lz4.frame
 
         array = load(directory, f"cache_{size}.npy")

@@ -17,6 +17,9 @@ use crate::format::{format_ns, write_text};
 /// The Python packages, pinned: the versions the README's tables were made with.
 const PYTHON_PACKAGES: [&str; 4] = ["numpy==2.4.6", "numba==0.68.1", "cachetools==8.0.2", "lz4==4.4.5"];
 
+/// The column of the homodyne_rs package called from Python (bench/peers/compare.py).
+const FROM_PYTHON: &str = "homodyne-rs from Python";
+
 /// One measured implementation of one workload at one size.
 #[derive(Debug, Clone)]
 struct Measurement {
@@ -73,6 +76,68 @@ fn python_environment(venv: &Path) -> Result<PathBuf> {
     Ok(python)
 }
 
+/// Builds and installs the homodyne_rs package (crates/homodyne-py, through
+/// maturin) into the venv, for the "homodyne-rs from Python" column.
+fn install_homodyne_rs(python: &Path, root: &Path) -> Result<()> {
+    eprintln!("building and installing homodyne_rs (crates/homodyne-py) into the venv…");
+    let status = Command::new(python)
+        .current_dir(root)
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "./crates/homodyne-py"])
+        .status()
+        .context("running pip")?;
+    if !status.success() {
+        bail!("pip install ./crates/homodyne-py failed (its messages are above)");
+    }
+    Ok(())
+}
+
+/// A Python >= 3.12 with the real v1 package (homodyne-analysis 1.0.1, the
+/// versions its test vectors were made with), for the "v1 class" column of
+/// the objective; `None`, with a note, when no such Python can be made.
+fn v1_environment(root: &Path) -> Option<PathBuf> {
+    let venv = root.join("target").join("v1-venv");
+    let python = venv.join("bin").join("python");
+    let packages = ["homodyne-analysis==1.0.1", "numba==0.68.1", "numpy==2.4.6"];
+    if !python.exists() {
+        let pyenv_root = std::env::var_os("PYENV_ROOT")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".pyenv")));
+        let mut candidates = vec![PathBuf::from("python3.13"), PathBuf::from("python3.12")];
+        if let Some(versions) = pyenv_root.map(|root| root.join("versions")) {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(versions)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|entry| entry.path())
+                .filter(|path| path.file_name().is_some_and(|name| name.to_string_lossy().starts_with("3.12")))
+                .map(|path| path.join("bin").join("python"))
+                .collect();
+            found.sort();
+            candidates.extend(found);
+        }
+        let made = candidates.iter().any(|interpreter| {
+            Command::new(interpreter).args(["-m", "venv"]).arg(&venv).status().is_ok_and(|status| status.success())
+        });
+        if !made {
+            eprintln!("note: no Python >= 3.12 found: the objective table has no column for the real v1 class");
+            return None;
+        }
+    }
+    eprintln!("installing {} into {}…", packages.join(" "), venv.display());
+    let installed = Command::new(&python)
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--retries", "1", "--timeout", "15"])
+        .args(packages)
+        .status()
+        .is_ok_and(|status| status.success());
+    if !installed {
+        eprintln!(
+            "note: could not install homodyne-analysis 1.0.1: the objective table has no column for the real v1 class"
+        );
+        return None;
+    }
+    Some(python)
+}
+
 fn build_worker(root: &Path) -> Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = Command::new(cargo)
@@ -119,6 +184,8 @@ fn table(workload: &str, rows: &[(String, Measurement, Vec<Measurement>)]) -> St
     out.push_str(&"---|---|---|".repeat(peers.len()));
     out.push('\n');
     for (size, rust, peer_measurements) in rows {
+        // The same call through the Python package: each peer's speedup over it too.
+        let from_python = peer_measurements.iter().find(|m| m.implementation == FROM_PYTHON).and_then(|m| m.median_s);
         let time = |m: &Measurement| {
             let time = m.median_s.map_or_else(|| "-".to_owned(), |s| format_ns(s * 1e9));
             match (m.ratio, m.bytes, m.median_s) {
@@ -130,8 +197,11 @@ fn table(workload: &str, rows: &[(String, Measurement, Vec<Measurement>)]) -> St
         let memory = |m: &Measurement| m.peak_rss_bytes.map_or_else(|| "-".to_owned(), format_bytes);
         let _ = write!(out, "| {size} | {} | {} |", time(rust), memory(rust));
         for peer in peer_measurements {
-            let speedup = match (peer.median_s, rust.median_s) {
-                (Some(theirs), Some(ours)) => format!("{:.1}×", theirs / ours),
+            let speedup = match (peer.median_s, rust.median_s, from_python) {
+                (Some(theirs), Some(ours), Some(python)) if peer.implementation != FROM_PYTHON => {
+                    format!("{:.1}× ({:.1}× from Python)", theirs / ours, theirs / python)
+                }
+                (Some(theirs), Some(ours), _) => format!("{:.1}×", theirs / ours),
                 _ => "-".to_owned(),
             };
             let flag = if peer.check == "ok" { String::new() } else { format!(" ({})", peer.check) };
@@ -151,6 +221,8 @@ pub(crate) fn compare(mut args: Args) -> Result<u8> {
     let started = Instant::now();
 
     let python = python_environment(&root.join("target").join("peers"))?;
+    install_homodyne_rs(&python, &root)?;
+    let v1_python = v1_environment(&root);
     let worker = build_worker(&root)?;
     let data = root.join("target").join("perf").join("compare-data");
     eprintln!("writing the inputs to {}…", data.display());
@@ -159,8 +231,15 @@ pub(crate) fn compare(mut args: Args) -> Result<u8> {
         bail!("generating the inputs failed");
     }
     let plan = run_json(Command::new(&worker).arg("plan"), "peers plan")?;
-    let implementations =
-        run_json(Command::new(&python).arg(root.join("bench/peers/compare.py")).arg("list"), "compare.py list")?;
+    let peer_command = |args: &[&str]| {
+        let mut command = Command::new(&python);
+        command.arg(root.join("bench/peers/compare.py")).args(args).env("PYTHONDONTWRITEBYTECODE", "1");
+        if let Some(v1) = &v1_python {
+            command.env("HOMODYNE_V1_PYTHON", v1);
+        }
+        command
+    };
+    let implementations = run_json(&mut peer_command(&["list"]), "compare.py list")?;
     let mut pairs: Vec<(String, String)> = plan
         .as_array()
         .context("the plan is a list")?
@@ -190,12 +269,9 @@ pub(crate) fn compare(mut args: Args) -> Result<u8> {
         let mut peers = Vec::new();
         for implementation in implementations[workload.as_str()].as_array().map_or(&[][..], Vec::as_slice) {
             let implementation = implementation.as_str().unwrap_or_default();
+            let data_dir = data.to_string_lossy();
             let value = run_json(
-                Command::new(&python)
-                    .arg(root.join("bench/peers/compare.py"))
-                    .args(["run", workload, implementation, size])
-                    .arg(&data)
-                    .env("PYTHONDONTWRITEBYTECODE", "1"),
+                &mut peer_command(&["run", workload, implementation, size, &data_dir]),
                 &format!("{implementation} {workload} {size}"),
             )?;
             let check = value["check"].as_str().unwrap_or("no check").to_owned();
@@ -267,6 +343,16 @@ mod tests {
             ),
         ];
         let text = table("angles", &rows);
+        let with_python = vec![(
+            "1000".to_owned(),
+            m("homodyne-rs", 1e-6, 4 << 20, "ok"),
+            vec![m(FROM_PYTHON, 2e-6, 98 << 20, "ok"), m("numpy", 8e-6, 100 << 20, "ok")],
+        )];
+        let python_text = table("angles", &with_python);
+        assert!(
+            python_text.contains("| 2.000 µs | 2.0× | 98 MiB | 8.000 µs | 8.0× (4.0× from Python) | 100 MiB |"),
+            "{python_text}"
+        );
         assert!(
             text.starts_with("### angles\n\n| size | homodyne-rs | peak RSS | numpy | speedup | peak RSS |\n"),
             "{text}"
