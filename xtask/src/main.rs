@@ -14,6 +14,7 @@ mod compare;
 mod divan;
 mod format;
 mod history;
+mod instructions;
 mod regression;
 mod suite;
 
@@ -38,6 +39,9 @@ commands:
       --self-check      A/A: compare the build (or the base) with itself
       --budget SECONDS  time for running undecided benchmarks again (default 300; 600 when CI is set)
       --noise PERCENT   the noise threshold: smaller changes are never flagged (default 5)
+      --instructions    also count instructions under Valgrind's Callgrind (the suite in
+                        crates/homodyne/benches/instructions.rs; a change beyond 1% decides),
+                        reported beside the wall-time verdicts
   baseline-update   run the benches and write baselines/<HEAD commit>.toml; an existing file of
                     that commit is merged into (rows measured again are replaced unless the stored
                     ones have more samples; the others are kept)
@@ -46,7 +50,7 @@ commands:
       --no-tag          do not create the tag
       --force           replace stored rows that have more samples, merge across machines,
                         move an existing tag
-      --runs, --filter, --bench, --quick as above
+      --runs, --filter, --bench, --quick, --instructions as above
   report            Markdown history of the baselines with SVG charts
       --last N          the last N baselines (default 10)
   compare           homodyne-rs side by side with numpy, numba and the v1 pipeline

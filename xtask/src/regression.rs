@@ -19,6 +19,7 @@ use homodyne_perf::{
 
 use crate::Args;
 use crate::format::{format_ns, median, short_id, write_text};
+use crate::instructions;
 use crate::suite::{self, BenchBinary, Plan, Samples, Selection};
 
 /// Exit code: the command ran and found no regression.
@@ -70,6 +71,8 @@ struct RunOptions {
     filter: Option<String>,
     quick: bool,
     bench: Option<String>,
+    /// `--instructions`: count the instruction suite under Callgrind too.
+    instructions: bool,
 }
 
 impl RunOptions {
@@ -97,7 +100,14 @@ impl RunOptions {
             ),
             None => None,
         };
-        Ok(RunOptions { runs, noise, filter: args.value("--filter")?, quick, bench: args.value("--bench")? })
+        Ok(RunOptions {
+            runs,
+            noise,
+            filter: args.value("--filter")?,
+            quick,
+            bench: args.value("--bench")?,
+            instructions: args.flag("--instructions"),
+        })
     }
 
     fn selection(&self) -> Selection {
@@ -119,6 +129,9 @@ impl RunOptions {
         }
         if self.quick {
             text.push_str(" --quick");
+        }
+        if self.instructions {
+            text.push_str(" --instructions");
         }
         text
     }
@@ -289,11 +302,17 @@ pub(crate) fn regression(mut args: Args) -> Result<u8> {
 
     // Any git failure is an error: "no baseline" must mean there is none.
     let head_state = git::git_state(&layout.root)?;
+    if options.instructions {
+        instructions::require_valgrind()?;
+    }
     eprintln!("building the benches…");
     let bins = layout.out_dir.join("bins");
     let head_binaries = suite::build(&layout.root, None, options.bench.as_deref(), &bins.join("head"))?;
+    let head_suite =
+        options.instructions.then(|| instructions::build(&layout.root, None, &bins.join("head"))).transpose()?;
 
     // The base side: measured now (interleaved) or read from a stored baseline.
+    let mut base_suite = None;
     let (base_binaries, head_binaries, base_commit, stored) = match (&base_ref, self_check) {
         (Some(base_ref), _) => {
             let commit = git::resolve(&layout.root, base_ref)?;
@@ -304,12 +323,33 @@ pub(crate) fn regression(mut args: Args) -> Result<u8> {
                 .filter(|dir| !dir.is_empty())
                 .map_or_else(|| layout.root.join("target"), PathBuf::from);
             let built = suite::build(&worktree, Some(&target), options.bench.as_deref(), &bins.join("base"))?;
+            if options.instructions {
+                base_suite = Some(instructions::build(&worktree, Some(&target), &bins.join("base"))?);
+            }
             // A self-check with a base runs the base's build against itself.
             let head = if self_check { built.clone() } else { head_binaries };
             (Some(built), head, Some(commit), None)
         }
-        (None, true) => (Some(head_binaries.clone()), head_binaries, Some(head_state.commit.clone()), None),
+        (None, true) => {
+            base_suite.clone_from(&head_suite);
+            (Some(head_binaries.clone()), head_binaries, Some(head_state.commit.clone()), None)
+        }
         (None, false) => (None, head_binaries, None, stored_base(&layout)?),
+    };
+    // The instruction lens: exact counts, one Callgrind run per benchmark and side.
+    let lens = match &head_suite {
+        Some(head_suite) => {
+            let filter = options.filter.as_deref();
+            let callgrind = layout.out_dir.join("callgrind");
+            let head = instructions::run(head_suite, filter, &callgrind.join("head"))?;
+            let base = match (&base_suite, self_check) {
+                // A self-check counts the same binary again: the determinism check.
+                (Some(base_suite), _) => Some(instructions::run(base_suite, filter, &callgrind.join("base"))?),
+                (None, _) => None,
+            };
+            Some(Lens { head, base })
+        }
+        None => None,
     };
     gate(
         &layout,
@@ -321,7 +361,14 @@ pub(crate) fn regression(mut args: Args) -> Result<u8> {
         stored,
         &head_state,
         self_check,
+        lens,
     )
+}
+
+/// Instruction counts of the head and, when it is measured now, of the base.
+struct Lens {
+    head: Vec<instructions::Counted>,
+    base: Option<Vec<instructions::Counted>>,
 }
 
 /// Runs, compares, reruns the undecided, reports; returns the exit code.
@@ -336,13 +383,22 @@ fn gate(
     stored: Option<Baseline>,
     head_state: &GitState,
     self_check: bool,
+    lens: Option<Lens>,
 ) -> Result<u8> {
     let mut groups: Vec<&[BenchBinary]> = Vec::new();
     if let Some(base) = base_binaries {
         groups.push(base);
     }
     groups.push(head_binaries);
-    let mut sides = Sides { options, head_state, base_commit, samples: vec![Samples::new(); groups.len()] };
+    let paths = lens.as_ref().map(|lens| instructions::paths(&lens.head)).unwrap_or_default();
+    let mut sides = Sides {
+        options,
+        head_state,
+        base_commit,
+        samples: vec![Samples::new(); groups.len()],
+        head_counts: lens.as_ref().map(|lens| instructions::records(&lens.head)).unwrap_or_default(),
+        base_counts: lens.as_ref().and_then(|lens| lens.base.as_deref()).map(instructions::records).unwrap_or_default(),
+    };
     suite::run_plan(&suite::whole(&groups, &options.selection()), options.runs, None, &mut sides.samples)?;
     if sides.head_samples().is_empty() {
         bail!("no benchmark ran (does --filter match anything?)");
@@ -365,6 +421,9 @@ fn gate(
     let (comparison, looks) = decide(&groups, &mut sides, base, started + budget)?;
     sides.head().save(&layout.out_dir.join("runs"))?;
     let mut markdown = comparison.to_markdown();
+    if let Some(lenses) = comparison.lenses_markdown(&paths) {
+        let _ = write!(markdown, "\n{lenses}");
+    }
     let undecided = comparison.undecided().count();
     let _ = writeln!(
         markdown,
@@ -375,6 +434,14 @@ fn gate(
         if undecided > 0 { " (more runs, or a larger --budget, would decide them)" } else { "" }
     );
     let regressed: Vec<&str> = comparison.regressions().map(|verdict| verdict.name.as_str()).collect();
+    // Counting the same build twice must give the same numbers: anything
+    // else means the counts depend on something besides the code.
+    let drifting: Vec<String> = comparison
+        .verdicts
+        .iter()
+        .filter(|verdict| self_check && verdict.name.ends_with("/instructions") && verdict.ratio != Some(1.0))
+        .map(|verdict| format!("{} (×{:.6})", verdict.name, verdict.ratio.unwrap_or(f64::NAN)))
+        .collect();
     if self_check {
         let _ = write!(
             markdown,
@@ -392,6 +459,9 @@ fn gate(
     }
     println!("{markdown}");
     publish(layout, &markdown, Some(&comparison.to_json()))?;
+    if !drifting.is_empty() {
+        bail!("instruction counts differ between two runs of the same build: {}", drifting.join(", "));
+    }
     if options.quick {
         return Ok(EXIT_OK);
     }
@@ -414,6 +484,9 @@ struct Sides<'a> {
     head_state: &'a GitState,
     base_commit: Option<String>,
     samples: Vec<Samples>,
+    /// Instruction counts (`--instructions`), as baseline rows.
+    head_counts: BTreeMap<String, BenchmarkRecord>,
+    base_counts: BTreeMap<String, BenchmarkRecord>,
 }
 
 impl Sides<'_> {
@@ -422,13 +495,22 @@ impl Sides<'_> {
     }
 
     fn head(&self) -> Baseline {
-        make_baseline(&self.head_state.commit, Some(self.head_state), self.options, "regression", self.head_samples())
+        let mut head = make_baseline(
+            &self.head_state.commit,
+            Some(self.head_state),
+            self.options,
+            "regression",
+            self.head_samples(),
+        );
+        head.benchmarks.extend(self.head_counts.clone());
+        head
     }
 
     /// The base measured now, restricted to what the head ran when the run is partial.
     fn measured_base(&self, head: &Baseline) -> Option<Baseline> {
         let commit = self.base_commit.as_ref()?;
         let mut base = make_baseline(commit, None, self.options, "regression", &self.samples[0]);
+        base.benchmarks.extend(self.base_counts.clone());
         if self.options.partial() {
             base.benchmarks.retain(|name, _| head.benchmarks.contains_key(name));
         }
@@ -576,15 +658,25 @@ pub(crate) fn baseline_update(mut args: Args) -> Result<u8> {
     } else {
         None
     };
+    if options.instructions {
+        instructions::require_valgrind()?;
+    }
     eprintln!("building the benches…");
     let binaries =
         suite::build(&layout.root, None, options.bench.as_deref(), &layout.out_dir.join("bins").join("head"))?;
+    let counts = if options.instructions {
+        let suite_binary = instructions::build(&layout.root, None, &layout.out_dir.join("bins").join("head"))?;
+        instructions::run(&suite_binary, options.filter.as_deref(), &layout.out_dir.join("callgrind").join("head"))?
+    } else {
+        Vec::new()
+    };
     let mut samples = vec![Samples::new()];
     suite::run_plan(&suite::whole(&[&binaries], &options.selection()), options.runs, None, &mut samples)?;
     if samples[0].is_empty() {
         bail!("no benchmark ran (does --filter match anything?)");
     }
     let mut baseline = make_baseline(&state.commit, Some(&state), &options, "baseline-update", &samples[0]);
+    baseline.benchmarks.extend(instructions::records(&counts));
     if !no_tag {
         baseline.tags.push(format!("{}{tag_name}", git::BASELINE_TAG_PREFIX));
     }

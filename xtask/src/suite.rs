@@ -22,6 +22,11 @@ pub(crate) fn thresholds() -> Thresholds {
     Thresholds { canaries: CANARIES.iter().map(|name| (*name).to_owned()).collect(), ..Thresholds::default() }
 }
 
+/// The bench target that is not a divan suite: the instruction-count suite
+/// (`crates/homodyne/benches/instructions.rs`), run under Callgrind by
+/// [`crate::instructions`], never by the wall-time plan.
+pub(crate) const INSTRUCTION_SUITE: &str = "instructions";
+
 /// A built bench binary.
 #[derive(Debug, Clone)]
 pub(crate) struct BenchBinary {
@@ -73,6 +78,7 @@ pub(crate) fn build(
         if message["reason"] == "compiler-artifact"
             && is_bench
             && let (Some(name), Some(path)) = (message["target"]["name"].as_str(), message["executable"].as_str())
+            && name != INSTRUCTION_SUITE
         {
             binaries.push(BenchBinary { name: name.to_owned(), path: PathBuf::from(path) });
         }

@@ -42,6 +42,11 @@ pub struct Thresholds {
     /// A canary that moved significantly by more than this relative amount
     /// says the machine's speed changed between base and head.
     pub canary_noise: f64,
+    /// For exact counts (instructions under Callgrind, see
+    /// [`is_exact_count`](crate::is_exact_count)): a change beyond this
+    /// relative amount is a regression or an improvement, no statistics
+    /// needed (`noise_overrides` overrides it per benchmark too).
+    pub count_threshold: f64,
 }
 
 impl Default for Thresholds {
@@ -53,6 +58,7 @@ impl Default for Thresholds {
             regression_threshold: 1.3,
             canaries: Vec::new(),
             canary_noise: 0.02,
+            count_threshold: 0.01,
         }
     }
 }
@@ -375,13 +381,83 @@ pub fn compare_baselines(base: Option<&Baseline>, head: &Baseline, thresholds: &
         }
     }
     let provenance = Provenance::new(base, head, thresholds);
+    // Exact counts are decided by their threshold alone, outside the family
+    // of statistical tests (they would only dilute its alpha).
+    let is_exact = |input: &BenchmarkSamples| {
+        head.benchmarks
+            .get(&input.name)
+            .or_else(|| base.and_then(|base| base.benchmarks.get(&input.name)))
+            .is_some_and(|record| units::is_exact_count(&record.unit))
+    };
+    let (exact, inputs): (Vec<BenchmarkSamples>, Vec<BenchmarkSamples>) = inputs.into_iter().partition(is_exact);
     let mut verdicts = compare(&inputs, thresholds, provenance.machine_mismatch);
+    verdicts.extend(exact.iter().map(|input| compare_counts(input, thresholds, provenance.machine_mismatch)));
     for verdict in &mut verdicts {
         if invalid.contains(&verdict.name) {
             verdict.outcome = Outcome::Invalid;
         }
     }
     Comparison::new(provenance, verdicts, speed)
+}
+
+/// The verdict on an exact count (one sample a side, or several equal
+/// ones: their medians are compared): beyond `count_threshold` (or the
+/// benchmark's entry in `noise_overrides`) it is a regression (failing
+/// beyond `regression_threshold`) or an improvement, else unchanged.
+pub fn compare_counts(input: &BenchmarkSamples, thresholds: &Thresholds, machine_mismatch: bool) -> Verdict {
+    let threshold = thresholds.noise_overrides.get(&input.name).copied().unwrap_or(thresholds.count_threshold);
+    let median = |values: &[f64]| {
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        sorted.get(sorted.len() / 2).copied()
+    };
+    let mut verdict = Verdict {
+        name: input.name.clone(),
+        outcome: Outcome::Invalid,
+        ratio: None,
+        ratio_ci: None,
+        p_regression: None,
+        p_improvement: None,
+        arrangements: None,
+        min_detectable_change: None,
+        noise_threshold: threshold,
+        base_samples: input.base.len(),
+        head_samples: input.head.len(),
+        machine_mismatch,
+        canary: false,
+    };
+    let (base, head) = match (median(&input.base), median(&input.head)) {
+        (None, _) => {
+            verdict.outcome = Outcome::New;
+            return verdict;
+        }
+        (_, None) => {
+            verdict.outcome = Outcome::Missing;
+            return verdict;
+        }
+        (Some(base), Some(head)) => (base, head),
+    };
+    let valid = |value: f64| value.is_finite() && value >= 0.0;
+    if !valid(base) || !valid(head) || (base == 0.0 && head != 0.0) {
+        return verdict;
+    }
+    let ratio = if base == 0.0 { 1.0 } else { head / base };
+    verdict.ratio = Some(ratio);
+    verdict.ratio_ci = Some((ratio, ratio));
+    // "Worse" is larger for lower-is-better counts.
+    let worse = match input.direction {
+        Direction::LowerIsBetter => ratio,
+        Direction::HigherIsBetter => 1.0 / ratio,
+    };
+    verdict.outcome = if worse > 1.0 + threshold {
+        let fails = worse > thresholds.regression_threshold;
+        Outcome::Regression(if fails { Severity::Fail } else { Severity::Warn })
+    } else if worse < 1.0 / (1.0 + threshold) {
+        Outcome::Improvement
+    } else {
+        Outcome::Unchanged
+    };
+    verdict
 }
 
 /// The canaries' verdict on the machine (see [`compare_baselines`]).

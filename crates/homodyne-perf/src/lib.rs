@@ -93,8 +93,10 @@ pub use baseline::{
     BASELINE_FORMAT_VERSION, Baseline, BenchmarkRecord, Machine, MergeReport, Sampling, Update, file_exists,
     write_atomically,
 };
-pub use compare::{BenchmarkSamples, Direction, Outcome, Severity, Thresholds, Verdict, compare, compare_baselines};
+pub use compare::{
+    BenchmarkSamples, Direction, Outcome, Severity, Thresholds, Verdict, compare, compare_baselines, compare_counts,
+};
 pub use error::PerfError;
 pub use recorder::{Metric, PerformanceRecorder};
 pub use report::{Comparison, Provenance, SpeedCheck, bencher_metric_format};
-pub use units::time_factor;
+pub use units::{INSTRUCTIONS, is_exact_count, time_factor};

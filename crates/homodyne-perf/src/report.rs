@@ -218,6 +218,47 @@ impl Comparison {
         out
     }
 
+    /// Both lenses side by side, for every benchmark measured both ways
+    /// (`<name>/time` and `<name>/instructions`): the wall-time verdict and
+    /// ratio beside the instruction-count verdict and ratio, with the code
+    /// path that was counted (`paths`, by `<name>`: under Valgrind the
+    /// run-time dispatch takes AVX2 or the portable path, never AVX-512).
+    /// `None` when no benchmark has an instruction count.
+    pub fn lenses_markdown(&self, paths: &std::collections::BTreeMap<String, String>) -> Option<String> {
+        let find = |name: &str| self.verdicts.iter().find(|verdict| verdict.name == name);
+        let mut rows = String::new();
+        for counted in self.verdicts.iter().filter(|verdict| verdict.name.ends_with("/instructions")) {
+            let name = counted.name.trim_end_matches("/instructions");
+            let ratio = |verdict: Option<&Verdict>| {
+                verdict.and_then(|v| v.ratio).map_or_else(|| "-".to_owned(), |ratio| format!("{ratio:.4}"))
+            };
+            let time = find(&format!("{name}/time"));
+            let _ = writeln!(
+                rows,
+                "| {name} | {} | {} | {} | {} | {} |",
+                time.map_or("not measured", |verdict| label(verdict.outcome)),
+                ratio(time),
+                label(counted.outcome),
+                ratio(Some(counted)),
+                paths.get(name).map_or("-", String::as_str),
+            );
+        }
+        if rows.is_empty() {
+            return None;
+        }
+        let mut out = String::from(
+            "### Two lenses: wall time and instructions\n\nInstructions are counted once under Valgrind's Callgrind \
+             (deterministic: a change beyond the count threshold decides). Valgrind does not run AVX-512, so the \
+             counted path is AVX2 or portable (last column); wall time remains the lens for the AVX-512 kernels. \
+             \"Slower, same instructions\" points at memory or scheduling; \"more instructions, not slower yet\" \
+             at a change the timer cannot see.\n\n\
+             | benchmark | wall time | head/base | instructions | head/base | counted path |\n\
+             |---|---|---|---|---|---|\n",
+        );
+        out.push_str(&rows);
+        Some(out)
+    }
+
     /// The report as JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"))

@@ -27,6 +27,16 @@ pub fn time_factor(from: &str, to: &str) -> Option<f64> {
     Some(nanoseconds_per(from)? / nanoseconds_per(to)?)
 }
 
+/// The unit of instruction counts (Callgrind's `Ir` event).
+pub const INSTRUCTIONS: &str = "Ir";
+
+/// Whether samples in `unit` are exact counts (Callgrind events: the same
+/// binary and input give the same number on every run and machine), judged
+/// by a threshold alone instead of statistics.
+pub fn is_exact_count(unit: &str) -> bool {
+    matches!(unit, INSTRUCTIONS | "Dr" | "Dw" | "I1mr" | "D1mr" | "D1mw" | "ILmr" | "DLmr" | "DLmw")
+}
+
 /// Whether a metric in `unit` changes with the machine's speed (times and
 /// rates do; instruction counts and bytes do not).
 pub(crate) fn is_speed_dependent(unit: &str) -> bool {
@@ -46,5 +56,7 @@ mod tests {
         assert_eq!(time_factor("B", "ns"), None);
         assert!(is_speed_dependent("ns") && is_speed_dependent("1/s") && is_speed_dependent("GB/s"));
         assert!(!is_speed_dependent("instructions") && !is_speed_dependent("B"));
+        assert!(is_exact_count(INSTRUCTIONS) && is_exact_count("D1mr") && !is_exact_count("ns"));
+        assert!(!is_speed_dependent(INSTRUCTIONS));
     }
 }
