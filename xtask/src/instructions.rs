@@ -34,12 +34,14 @@ pub(crate) fn require_valgrind() -> Result<()> {
     Ok(())
 }
 
-/// Builds the instruction suite of the workspace at `root` and copies it to `keep_in/instructions`.
+/// Builds the instruction suite of the workspace at `root` (the bench target
+/// named `instructions`, in whichever package has it) and copies it to
+/// `keep_in/instructions`.
 pub(crate) fn build(root: &Path, target_dir: Option<&Path>, keep_in: &Path) -> Result<PathBuf> {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
     command
         .current_dir(root)
-        .args(["bench", "--package", "homodyne", "--bench", INSTRUCTION_SUITE, "--no-run"])
+        .args(["bench", "--workspace", "--bench", INSTRUCTION_SUITE, "--no-run"])
         .arg("--message-format=json-render-diagnostics");
     if let Some(target_dir) = target_dir {
         command.env("CARGO_TARGET_DIR", target_dir);

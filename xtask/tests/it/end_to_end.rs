@@ -10,7 +10,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::Mutex;
 use std::time::Instant;
+
+/// The end-to-end tests measure: one at a time, or they would slow each other down.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// The probe crate: `work` is what the test slows down, `steady` never changes.
 const LIB: &str = r"//! The probe.
@@ -47,6 +51,38 @@ fn steady(bencher: Bencher<'_, '_>) {
 }
 ";
 
+/// The probe's instruction suite: the protocol of
+/// `crates/homodyne/benches/instructions.rs` (`--list`, `run NAME`, the
+/// counted function `instructions::measured`).
+const INSTRUCTIONS: &str = r##"use std::hint::black_box;
+
+#[inline(never)]
+fn measured(work: &dyn Fn()) {
+    work();
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let names = ["probe/slowed", "probe/steady"];
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["--list"] => names.iter().for_each(|name| println!("{name}")),
+        ["run", name] => {
+            let work: Box<dyn Fn()> = match *name {
+                "probe/slowed" => Box::new(|| {
+                    black_box(probe::work(black_box(10_000)));
+                }),
+                _ => Box::new(|| {
+                    black_box(probe::chain(black_box(10_000)));
+                }),
+            };
+            measured(&*work);
+            println!(r#"{{"name": {name:?}, "path": "scalar"}}"#);
+        }
+        _ => {}
+    }
+}
+"##;
+
 fn git(dir: &Path, args: &[&str]) -> String {
     let output = Command::new("git")
         .current_dir(dir)
@@ -67,8 +103,8 @@ fn workspace() -> PathBuf {
 }
 
 /// The probe repository, committed once.
-fn probe_repository() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("xtask-end-to-end-{}", std::process::id()));
+fn probe_repository(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("xtask-end-to-end-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("src")).unwrap();
     std::fs::create_dir_all(dir.join("benches")).unwrap();
@@ -95,6 +131,10 @@ harness = false
 name = "canary"
 harness = false
 
+[[bench]]
+name = "instructions"
+harness = false
+
 [profile.bench]
 debug = "line-tables-only"
 
@@ -106,6 +146,7 @@ debug = "line-tables-only"
     .unwrap();
     std::fs::write(dir.join("src").join("lib.rs"), LIB).unwrap();
     std::fs::write(dir.join("benches").join("probe.rs"), BENCH).unwrap();
+    std::fs::write(dir.join("benches").join("instructions.rs"), INSTRUCTIONS).unwrap();
     std::fs::copy(testkit.join("benches").join("canary.rs"), dir.join("benches").join("canary.rs")).unwrap();
     std::fs::write(dir.join(".gitignore"), "target/\nperf/\n").unwrap();
     // The lock file of this workspace pins the same versions; cargo trims it.
@@ -175,8 +216,9 @@ fn edit(repo: &Path, from: &str, to: &str, message: &str) {
 
 #[test]
 fn a_real_slowdown_is_named_through_both_paths_and_an_unmeasured_change_passes() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let started = Instant::now();
-    let repo = probe_repository();
+    let repo = probe_repository("time");
     // A stored baseline and a later run differ by more than timing noise:
     // the head is another build (code layout moves a tight loop by a few
     // percent) measured at another time. A 10% threshold keeps that from
@@ -249,6 +291,72 @@ fn a_real_slowdown_is_named_through_both_paths_and_an_unmeasured_change_passes()
         assert!(output.contains("git"), "{output}");
         assert!(!output.contains("No baseline"), "{output}");
     }
+    std::fs::remove_dir_all(&repo).unwrap();
+}
+
+/// The instruction lens on real changes: counts identical run after run,
+/// about 2% more instructions in one benchmarked function flagged on that
+/// benchmark only (through `--base` and a stored baseline), an unchanged
+/// commit flagging nothing. Quick wall time keeps it short: quick runs never
+/// gate, so the report's verdicts are checked, not the exit code.
+#[test]
+fn instruction_counts_are_exact_and_a_two_percent_change_is_named() {
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        eprintln!("SKIPPING: valgrind is not installed, so the instruction lens cannot run here");
+        return;
+    }
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let started = Instant::now();
+    let repo = probe_repository("instructions");
+    let lens = ["--instructions", "--quick"];
+    let counts = |repo: &Path| -> Vec<(String, f64, String)> {
+        let json = std::fs::read_to_string(repo.join("perf").join("report.json")).unwrap();
+        let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+        report["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|verdict| verdict["name"].as_str().unwrap().ends_with("/instructions"))
+            .map(|verdict| {
+                let name = verdict["name"].as_str().unwrap().to_owned();
+                (name, verdict["ratio"].as_f64().unwrap(), verdict["outcome"]["kind"].as_str().unwrap().to_owned())
+            })
+            .collect()
+    };
+
+    // Five countings of one build: a baseline, then two self-checks (each counts twice).
+    let update = xtask(&repo, &["baseline-update", "--instructions", "--quick", "--no-tag"]);
+    assert!(update.status.success(), "{}", text(&update));
+    let head = git(&repo, &["rev-parse", "HEAD"]);
+    let stored = homodyne_perf::Baseline::load(&repo.join("baselines").join(format!("{head}.toml"))).unwrap();
+    let slowed = stored.benchmarks["probe/slowed/instructions"].samples[0];
+    assert!(slowed > 2_000.0, "the chain of 10,000 steps (unrolled, steps fused) is counted: {slowed}");
+    for _ in 0..2 {
+        expect(&repo, &["regression", "--self-check", lens[0], lens[1]], 0, &[]);
+        for (name, ratio, outcome) in counts(&repo) {
+            assert_eq!((ratio, outcome.as_str()), (1.0, "unchanged"), "{name}");
+        }
+    }
+    // The stored counts equal the self-checks' (same build, same numbers).
+    expect(&repo, &["regression", lens[0], lens[1]], 0, &[]);
+    assert!(counts(&repo).iter().all(|(_, ratio, _)| *ratio == 1.0), "{:?}", counts(&repo));
+
+    // About 2% more instructions in `work`: 200 more steps of the chain.
+    edit(&repo, "    chain(steps)\n}", "    chain(steps) ^ chain(std::hint::black_box(steps / 50))\n}", "two percent");
+    for args in [&["regression", lens[0], lens[1]][..], &["regression", "--base", "HEAD~1", lens[0], lens[1]]] {
+        expect(&repo, args, 0, &["probe/slowed/instructions"]);
+        let found = counts(&repo);
+        let (_, ratio, _) = found.iter().find(|(name, ..)| name == "probe/slowed/instructions").unwrap();
+        assert!((1.015..1.03).contains(ratio), "{found:?}");
+        let report = std::fs::read_to_string(repo.join("perf").join("report.md")).unwrap();
+        assert!(report.contains("| probe/slowed |") && report.contains("| scalar |"), "{report}");
+    }
+
+    // A commit that changes nothing measured.
+    edit(&repo, "//! The probe.", "//! The probe crate.", "comment");
+    expect(&repo, &["regression", "--base", "HEAD~1", lens[0], lens[1]], 0, &[]);
+    assert!(counts(&repo).iter().all(|(_, ratio, _)| *ratio == 1.0), "{:?}", counts(&repo));
+    eprintln!("instruction lens end to end: {:.0} s", started.elapsed().as_secs_f64());
     std::fs::remove_dir_all(&repo).unwrap();
 }
 
