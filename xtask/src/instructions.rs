@@ -16,11 +16,24 @@ use crate::suite::INSTRUCTION_SUITE;
 /// The function whose calls are counted (see the suite's docs).
 const COUNTED: &str = "instructions::measured";
 
-/// One benchmark's count and the code path it took.
+/// The Callgrind events recorded per benchmark: (metric name, unit, the
+/// events summed into it). Cache misses come from Callgrind's simulation of
+/// a fixed cache (deterministic too); instruction-cache misses are left out
+/// (a few per benchmark, they say nothing).
+const METRICS: [(&str, &str, &[&str]); 5] = [
+    ("instructions", INSTRUCTIONS, &["Ir"]),
+    ("data_reads", "Dr", &["Dr"]),
+    ("data_writes", "Dw", &["Dw"]),
+    ("l1_data_misses", "D1m", &["D1mr", "D1mw"]),
+    ("ll_data_misses", "DLm", &["DLmr", "DLmw"]),
+];
+
+/// One benchmark's counts and the code path it took.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Counted {
     pub(crate) name: String,
-    pub(crate) instructions: u64,
+    /// Per metric of [`METRICS`]: (unit, count).
+    pub(crate) metrics: BTreeMap<&'static str, (&'static str, u64)>,
     /// The run-time dispatch's choice under Valgrind: `avx2`, `portable` or `scalar`.
     pub(crate) path: String,
 }
@@ -63,13 +76,32 @@ pub(crate) fn build(root: &Path, target_dir: Option<&Path>, keep_in: &Path) -> R
     Ok(kept)
 }
 
-/// The `summary:` (or `totals:`) count of a Callgrind output file.
-pub(crate) fn parse_callgrind(text: &str) -> Option<u64> {
+/// The events of a Callgrind output file with their `summary:` (or
+/// `totals:`) counts, by event name.
+pub(crate) fn parse_callgrind(text: &str) -> Option<BTreeMap<String, u64>> {
+    let events: Vec<&str> = text.lines().find_map(|line| line.strip_prefix("events:"))?.split_whitespace().collect();
     let line = text
         .lines()
-        .find(|line| line.starts_with("summary:"))
-        .or_else(|| text.lines().find(|line| line.starts_with("totals:")))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+        .find_map(|line| line.strip_prefix("summary:"))
+        .or_else(|| text.lines().find_map(|line| line.strip_prefix("totals:")))?;
+    let counts: Vec<u64> = line.split_whitespace().map(str::parse).collect::<Result<_, _>>().ok()?;
+    // Trailing zero counts may be left out of the line.
+    if events.is_empty() || counts.is_empty() || counts.len() > events.len() {
+        return None;
+    }
+    let count = |index: usize| counts.get(index).copied().unwrap_or(0);
+    Some(events.iter().enumerate().map(|(index, event)| ((*event).to_owned(), count(index))).collect())
+}
+
+/// The recorded metrics of one Callgrind file's events.
+fn metrics(events: &BTreeMap<String, u64>) -> Option<BTreeMap<&'static str, (&'static str, u64)>> {
+    METRICS
+        .iter()
+        .map(|&(metric, unit, parts)| {
+            let total = parts.iter().map(|part| events.get(*part).copied()).sum::<Option<u64>>()?;
+            Some((metric, (unit, total)))
+        })
+        .collect()
 }
 
 /// Counts every benchmark of the suite at `binary` whose name matches `filter`
@@ -90,7 +122,7 @@ pub(crate) fn run(binary: &Path, filter: Option<&str>, out_dir: &Path) -> Result
         eprintln!("[{}/{}] counting {name} under Callgrind…", index + 1, names.len());
         let out_file = out_dir.join(format!("callgrind.{index}.out"));
         let output = Command::new("valgrind")
-            .args(["--tool=callgrind", "--collect-atstart=no"])
+            .args(["--tool=callgrind", "--collect-atstart=no", "--cache-sim=yes"])
             .arg(format!("--toggle-collect={COUNTED}"))
             .arg(format!("--callgrind-out-file={}", out_file.display()))
             .arg(binary)
@@ -101,8 +133,9 @@ pub(crate) fn run(binary: &Path, filter: Option<&str>, out_dir: &Path) -> Result
             bail!("callgrind on {name} failed:\n{}", String::from_utf8_lossy(&output.stderr));
         }
         let text = std::fs::read_to_string(&out_file).with_context(|| format!("reading {}", out_file.display()))?;
-        let instructions = parse_callgrind(&text).with_context(|| format!("no count in {}", out_file.display()))?;
-        if instructions == 0 {
+        let events = parse_callgrind(&text).with_context(|| format!("no counts in {}", out_file.display()))?;
+        let metrics = metrics(&events).with_context(|| format!("missing events in {}", out_file.display()))?;
+        if metrics["instructions"].1 == 0 {
             bail!("{name}: Callgrind counted nothing inside {COUNTED} (was the function inlined or renamed?)");
         }
         let line = String::from_utf8_lossy(&output.stdout);
@@ -110,23 +143,26 @@ pub(crate) fn run(binary: &Path, filter: Option<&str>, out_dir: &Path) -> Result
             .ok()
             .and_then(|value| value["path"].as_str().map(str::to_owned))
             .unwrap_or_else(|| "unknown".to_owned());
-        counted.push(Counted { name: name.clone(), instructions, path });
+        counted.push(Counted { name: name.clone(), metrics, path });
     }
     Ok(counted)
 }
 
-/// The counts as baseline rows `<name>/instructions` (unit `Ir`, one sample).
+/// The counts as baseline rows `<name>/<metric>` (unit `Ir`, `Dr`, `Dw`,
+/// `D1m`, `DLm`; one sample each; fewer is better).
 pub(crate) fn records(counted: &[Counted]) -> BTreeMap<String, BenchmarkRecord> {
     counted
         .iter()
-        .map(|count| {
-            let record = BenchmarkRecord {
-                unit: INSTRUCTIONS.to_owned(),
-                direction: Direction::LowerIsBetter,
-                samples: vec![count.instructions as f64],
-                update: 0,
-            };
-            (format!("{}/instructions", count.name), record)
+        .flat_map(|count| {
+            count.metrics.iter().map(|(metric, (unit, value))| {
+                let record = BenchmarkRecord {
+                    unit: (*unit).to_owned(),
+                    direction: Direction::LowerIsBetter,
+                    samples: vec![*value as f64],
+                    update: 0,
+                };
+                (format!("{}/{metric}", count.name), record)
+            })
         })
         .collect()
 }
@@ -142,20 +178,31 @@ mod tests {
 
     #[test]
     fn callgrind_files_give_their_summary() {
-        let text =
-            "version: 1\ncreator: callgrind-3.19.0\nevents: Ir\n\nfn=(1) main\n1 5\nsummary: 42758\n\ntotals: 42758\n";
-        assert_eq!(parse_callgrind(text), Some(42_758));
-        assert_eq!(parse_callgrind("events: Ir\ntotals: 17\n"), Some(17));
+        let text = "version: 1\ncreator: callgrind-3.19.0\nevents: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw\n\n\
+                    fn=(1) main\n1 5\nsummary: 42758 9000 800 10 40 2 10 30\n\ntotals: 42758 9000 800 10 40 2 10 30\n";
+        let events = parse_callgrind(text).unwrap();
+        assert_eq!((events["Ir"], events["Dr"], events["D1mw"], events["DLmw"]), (42_758, 9_000, 2, 0));
+        let recorded = metrics(&events).unwrap();
+        assert_eq!(recorded["instructions"], ("Ir", 42_758));
+        assert_eq!(recorded["l1_data_misses"], ("D1m", 42));
+        assert_eq!(recorded["ll_data_misses"], ("DLm", 30));
+        assert_eq!(parse_callgrind("events: Ir\ntotals: 17\n").unwrap()["Ir"], 17);
         assert_eq!(parse_callgrind("events: Ir\n"), None);
-        assert_eq!(parse_callgrind("summary: many\n"), None);
+        assert_eq!(parse_callgrind("events: Ir\nsummary: many\n"), None);
+        assert_eq!(parse_callgrind("events: Ir\nsummary: 1 2\n"), None, "more counts than events");
+        assert_eq!(metrics(&parse_callgrind("events: Ir\nsummary: 5\n").unwrap()), None, "no cache simulation");
     }
 
     #[test]
     fn counts_become_rows_of_their_own_unit() {
-        let counted = vec![Counted { name: "a/b".to_owned(), instructions: 12, path: "avx2".to_owned() }];
+        let metrics = METRICS.iter().map(|&(metric, unit, _)| (metric, (unit, 12))).collect();
+        let counted = vec![Counted { name: "a/b".to_owned(), metrics, path: "avx2".to_owned() }];
         let rows = records(&counted);
+        assert_eq!(rows.len(), METRICS.len());
         assert_eq!(rows["a/b/instructions"].unit, "Ir");
         assert_eq!(rows["a/b/instructions"].samples, vec![12.0]);
+        assert_eq!(rows["a/b/ll_data_misses"].unit, "DLm");
+        assert!(rows.values().all(|row| homodyne_perf::is_exact_count(&row.unit)));
         assert_eq!(paths(&counted)["a/b"], "avx2");
     }
 }

@@ -439,7 +439,7 @@ fn gate(
     let drifting: Vec<String> = comparison
         .verdicts
         .iter()
-        .filter(|verdict| self_check && verdict.name.ends_with("/instructions") && verdict.ratio != Some(1.0))
+        .filter(|verdict| self_check && sides.head_counts.contains_key(&verdict.name) && verdict.ratio != Some(1.0))
         .map(|verdict| format!("{} (×{:.6})", verdict.name, verdict.ratio.unwrap_or(f64::NAN)))
         .collect();
     if self_check {

@@ -400,10 +400,14 @@ pub fn compare_baselines(base: Option<&Baseline>, head: &Baseline, thresholds: &
     Comparison::new(provenance, verdicts, speed)
 }
 
+/// Changes of at most this many events are never flagged (see [`compare_counts`]).
+pub const COUNT_FLOOR: f64 = 16.0;
+
 /// The verdict on an exact count (one sample a side, or several equal
 /// ones: their medians are compared): beyond `count_threshold` (or the
 /// benchmark's entry in `noise_overrides`) it is a regression (failing
-/// beyond `regression_threshold`) or an improvement, else unchanged.
+/// beyond `regression_threshold`) or an improvement, else unchanged. A
+/// change of at most [`COUNT_FLOOR`] events is unchanged whatever its ratio.
 pub fn compare_counts(input: &BenchmarkSamples, thresholds: &Thresholds, machine_mismatch: bool) -> Verdict {
     let threshold = thresholds.noise_overrides.get(&input.name).copied().unwrap_or(thresholds.count_threshold);
     let median = |values: &[f64]| {
@@ -438,10 +442,18 @@ pub fn compare_counts(input: &BenchmarkSamples, thresholds: &Thresholds, machine
         (Some(base), Some(head)) => (base, head),
     };
     let valid = |value: f64| value.is_finite() && value >= 0.0;
-    if !valid(base) || !valid(head) || (base == 0.0 && head != 0.0) {
+    if !valid(base) || !valid(head) {
         return verdict;
     }
-    let ratio = if base == 0.0 { 1.0 } else { head / base };
+    // A change of a few events (one cache line more or less) is never a
+    // finding, however large relative to a tiny count.
+    if (head - base).abs() <= COUNT_FLOOR {
+        verdict.ratio = Some(if base == 0.0 { 1.0 } else { head / base });
+        verdict.ratio_ci = verdict.ratio.map(|ratio| (ratio, ratio));
+        verdict.outcome = Outcome::Unchanged;
+        return verdict;
+    }
+    let ratio = if base == 0.0 { f64::INFINITY } else { head / base };
     verdict.ratio = Some(ratio);
     verdict.ratio_ci = Some((ratio, ratio));
     // "Worse" is larger for lower-is-better counts.

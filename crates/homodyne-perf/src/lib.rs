@@ -94,7 +94,8 @@ pub use baseline::{
     write_atomically,
 };
 pub use compare::{
-    BenchmarkSamples, Direction, Outcome, Severity, Thresholds, Verdict, compare, compare_baselines, compare_counts,
+    BenchmarkSamples, COUNT_FLOOR, Direction, Outcome, Severity, Thresholds, Verdict, compare, compare_baselines,
+    compare_counts,
 };
 pub use error::PerfError;
 pub use recorder::{Metric, PerformanceRecorder};

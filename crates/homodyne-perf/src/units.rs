@@ -34,7 +34,7 @@ pub const INSTRUCTIONS: &str = "Ir";
 /// binary and input give the same number on every run and machine), judged
 /// by a threshold alone instead of statistics.
 pub fn is_exact_count(unit: &str) -> bool {
-    matches!(unit, INSTRUCTIONS | "Dr" | "Dw" | "I1mr" | "D1mr" | "D1mw" | "ILmr" | "DLmr" | "DLmw")
+    matches!(unit, INSTRUCTIONS | "Dr" | "Dw" | "D1m" | "DLm" | "I1mr" | "D1mr" | "D1mw" | "ILmr" | "DLmr" | "DLmw")
 }
 
 /// Whether a metric in `unit` changes with the machine's speed (times and

@@ -1,8 +1,8 @@
 //! Exact counts (instructions under Callgrind): decided by a threshold, beside the wall-time statistics.
 
 use homodyne_perf::{
-    BenchmarkRecord, BenchmarkSamples, Direction, INSTRUCTIONS, Outcome, Severity, Thresholds, compare_baselines,
-    compare_counts,
+    BenchmarkRecord, BenchmarkSamples, COUNT_FLOOR, Direction, INSTRUCTIONS, Outcome, Severity, Thresholds,
+    compare_baselines, compare_counts,
 };
 
 use crate::baseline::sample_baseline;
@@ -34,6 +34,10 @@ fn a_change_beyond_the_threshold_is_decided_without_statistics() {
     let missing = BenchmarkSamples { head: vec![], ..counts(1.0, 1.0) };
     assert_eq!(compare_counts(&missing, &thresholds, false).outcome, Outcome::Missing);
     assert_eq!(compare_counts(&counts(f64::NAN, 1.0), &thresholds, false).outcome, Outcome::Invalid);
+    // A few events more or less (cache misses of a tiny benchmark) are no finding.
+    assert_eq!(compare_counts(&counts(3.0, 3.0 + COUNT_FLOOR), &thresholds, false).outcome, Outcome::Unchanged);
+    assert_eq!(compare_counts(&counts(0.0, 10.0), &thresholds, false).outcome, Outcome::Unchanged);
+    assert_eq!(compare_counts(&counts(0.0, 1000.0), &thresholds, false).outcome, Outcome::Regression(Severity::Fail));
 }
 
 #[test]
