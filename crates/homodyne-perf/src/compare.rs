@@ -142,6 +142,27 @@ pub struct Verdict {
     pub canary: bool,
 }
 
+impl Verdict {
+    /// A verdict on `bench` with `outcome` and no numbers yet (not a canary).
+    fn unnumbered(bench: &BenchmarkSamples, outcome: Outcome, noise_threshold: f64, machine_mismatch: bool) -> Verdict {
+        Verdict {
+            name: bench.name.clone(),
+            outcome,
+            ratio: None,
+            ratio_ci: None,
+            p_regression: None,
+            p_improvement: None,
+            arrangements: None,
+            min_detectable_change: None,
+            noise_threshold,
+            base_samples: bench.base.len(),
+            head_samples: bench.head.len(),
+            machine_mismatch,
+            canary: false,
+        }
+    }
+}
+
 /// Per-benchmark numbers before the correction across benchmarks, in
 /// "badness" (log, larger is worse).
 struct Raw {
@@ -256,21 +277,8 @@ pub fn compare(benchmarks: &[BenchmarkSamples], thresholds: &Thresholds, machine
         .enumerate()
         .map(|(index, bench)| {
             let noise = thresholds.noise_overrides.get(&bench.name).copied().unwrap_or(thresholds.noise);
-            let mut verdict = Verdict {
-                name: bench.name.clone(),
-                outcome: Outcome::Undecided,
-                ratio: None,
-                ratio_ci: None,
-                p_regression: None,
-                p_improvement: None,
-                arrangements: None,
-                min_detectable_change: None,
-                noise_threshold: noise,
-                base_samples: bench.base.len(),
-                head_samples: bench.head.len(),
-                machine_mismatch,
-                canary: thresholds.canaries.contains(&bench.name),
-            };
+            let mut verdict = Verdict::unnumbered(bench, Outcome::Undecided, noise, machine_mismatch);
+            verdict.canary = thresholds.canaries.contains(&bench.name);
             let raw = match &raws[index] {
                 Some(Ok(raw)) => raw,
                 Some(Err(outcome)) => {
@@ -415,21 +423,7 @@ pub fn compare_counts(input: &BenchmarkSamples, thresholds: &Thresholds, machine
         sorted.sort_by(f64::total_cmp);
         sorted.get(sorted.len() / 2).copied()
     };
-    let mut verdict = Verdict {
-        name: input.name.clone(),
-        outcome: Outcome::Invalid,
-        ratio: None,
-        ratio_ci: None,
-        p_regression: None,
-        p_improvement: None,
-        arrangements: None,
-        min_detectable_change: None,
-        noise_threshold: threshold,
-        base_samples: input.base.len(),
-        head_samples: input.head.len(),
-        machine_mismatch,
-        canary: false,
-    };
+    let mut verdict = Verdict::unnumbered(input, Outcome::Invalid, threshold, machine_mismatch);
     let (base, head) = match (median(&input.base), median(&input.head)) {
         (None, _) => {
             verdict.outcome = Outcome::New;

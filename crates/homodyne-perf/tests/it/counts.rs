@@ -7,6 +7,16 @@ use homodyne_perf::{
 
 use crate::baseline::sample_baseline;
 
+/// One instruction count as a baseline row.
+fn record(value: f64) -> BenchmarkRecord {
+    BenchmarkRecord {
+        unit: INSTRUCTIONS.to_owned(),
+        direction: Direction::LowerIsBetter,
+        samples: vec![value],
+        update: 0,
+    }
+}
+
 fn counts(base: f64, head: f64) -> BenchmarkSamples {
     BenchmarkSamples {
         name: "k/instructions".to_owned(),
@@ -44,12 +54,6 @@ fn a_change_beyond_the_threshold_is_decided_without_statistics() {
 fn baselines_judge_counts_by_threshold_and_times_by_statistics() {
     let mut base = sample_baseline("base");
     let mut head = sample_baseline("head");
-    let record = |value: f64| BenchmarkRecord {
-        unit: INSTRUCTIONS.to_owned(),
-        direction: Direction::LowerIsBetter,
-        samples: vec![value],
-        update: 0,
-    };
     base.benchmarks.insert("angles/hybrid/100000/instructions".to_owned(), record(2_000_000.0));
     head.benchmarks.insert("angles/hybrid/100000/instructions".to_owned(), record(2_040_000.0));
     base.benchmarks.insert("kernels/correlation/10000/instructions".to_owned(), record(50_000.0));
@@ -67,12 +71,6 @@ fn baselines_judge_counts_by_threshold_and_times_by_statistics() {
 fn the_report_puts_both_lenses_side_by_side() {
     let mut base = sample_baseline("base");
     let mut head = sample_baseline("head");
-    let record = |value: f64| BenchmarkRecord {
-        unit: INSTRUCTIONS.to_owned(),
-        direction: Direction::LowerIsBetter,
-        samples: vec![value],
-        update: 0,
-    };
     // The time row under divan's name, `<name>/time`, on both sides.
     let time = base.benchmarks.remove("angles/hybrid/100000").unwrap();
     base.benchmarks.insert("angles/hybrid/100000/time".to_owned(), time.clone());
