@@ -28,6 +28,14 @@ const METRICS: [(&str, &str, &[&str]); 5] = [
     ("ll_data_misses", "DLm", &["DLmr", "DLmw"]),
 ];
 
+/// Whether a recorded unit is the same on every run of one build: the
+/// counts of executed instructions, reads and writes are; simulated cache
+/// misses are not quite (they depend on where the allocator and ASLR put
+/// the data), so the count threshold absorbs their jitter.
+pub(crate) fn is_exact_per_run(unit: &str) -> bool {
+    matches!(unit, INSTRUCTIONS | "Dr" | "Dw")
+}
+
 /// One benchmark's counts and the code path it took.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Counted {
@@ -203,6 +211,7 @@ mod tests {
         assert_eq!(rows["a/b/instructions"].samples, vec![12.0]);
         assert_eq!(rows["a/b/ll_data_misses"].unit, "DLm");
         assert!(rows.values().all(|row| homodyne_perf::is_exact_count(&row.unit)));
+        assert!(is_exact_per_run("Ir") && is_exact_per_run("Dw") && !is_exact_per_run("D1m"));
         assert_eq!(paths(&counted)["a/b"], "avx2");
     }
 }

@@ -341,12 +341,12 @@ pub(crate) fn regression(mut args: Args) -> Result<u8> {
         Some(head_suite) => {
             let filter = options.filter.as_deref();
             let callgrind = layout.out_dir.join("callgrind");
+            // A self-check with a base counts the base's build on both sides,
+            // as its wall-time half does; any self-check is the determinism check.
+            let head_suite = if self_check { base_suite.as_ref().unwrap_or(head_suite) } else { head_suite };
             let head = instructions::run(head_suite, filter, &callgrind.join("head"))?;
-            let base = match (&base_suite, self_check) {
-                // A self-check counts the same binary again: the determinism check.
-                (Some(base_suite), _) => Some(instructions::run(base_suite, filter, &callgrind.join("base"))?),
-                (None, _) => None,
-            };
+            let base =
+                base_suite.as_ref().map(|base| instructions::run(base, filter, &callgrind.join("base"))).transpose()?;
             Some(Lens { head, base })
         }
         None => None,
@@ -439,9 +439,8 @@ fn gate(
     // the code. (Simulated cache misses depend on where the allocator and
     // ASLR put the data, so they may move by a fraction of a percent; the
     // count threshold absorbs that.)
-    let exact = |name: &str| {
-        sides.head_counts.get(name).is_some_and(|record| matches!(record.unit.as_str(), "Ir" | "Dr" | "Dw"))
-    };
+    let exact =
+        |name: &str| sides.head_counts.get(name).is_some_and(|record| instructions::is_exact_per_run(&record.unit));
     let drifting: Vec<String> = comparison
         .verdicts
         .iter()
