@@ -43,7 +43,7 @@ pub enum SimdLevel {
     Portable,
     /// AVX2 (x86-64).
     Avx2,
-    /// AVX-512 F/BW/VL/DQ with FMA (x86-64).
+    /// AVX-512 F/BW/VL/DQ/CD with FMA (x86-64).
     Avx512,
     /// The best level this CPU supports.
     #[default]
@@ -59,6 +59,7 @@ impl SimdLevel {
                 && std::arch::is_x86_feature_detected!("avx512bw")
                 && std::arch::is_x86_feature_detected!("avx512vl")
                 && std::arch::is_x86_feature_detected!("avx512dq")
+                && std::arch::is_x86_feature_detected!("avx512cd")
                 && std::arch::is_x86_feature_detected!("avx2")
                 && std::arch::is_x86_feature_detected!("fma")
                 && std::arch::is_x86_feature_detected!("bmi1")

@@ -263,43 +263,71 @@ mod x86 {
     //! features.
 
     use std::arch::x86_64::{
-        __m256d, __m512d, _CMP_EQ_OQ, _CMP_GE_OQ, _CMP_LE_OQ, _mm256_add_pd, _mm256_and_pd, _mm256_cmp_pd,
-        _mm256_loadu_pd, _mm256_movemask_pd, _mm256_set1_pd, _mm256_setzero_pd, _mm256_sub_pd, _mm512_abs_pd,
-        _mm512_add_pd, _mm512_cmp_pd_mask, _mm512_fmadd_pd, _mm512_loadu_pd, _mm512_mask_cmp_pd_mask, _mm512_range_pd,
-        _mm512_set1_pd, _mm512_setzero_pd, _mm512_sub_pd,
+        __m256d, __m512d, __m512i, _CMP_GE_OQ, _CMP_LE_OQ, _mm256_and_pd, _mm256_and_si256, _mm256_castpd_si256,
+        _mm256_cmp_pd, _mm256_cmpeq_epi64, _mm256_loadu_pd, _mm256_movemask_pd, _mm256_or_si256, _mm256_set1_epi64x,
+        _mm256_set1_pd, _mm256_setzero_si256, _mm256_testz_si256, _mm512_abs_pd, _mm512_castpd_si512,
+        _mm512_cmp_pd_mask, _mm512_cmplt_epu64_mask, _mm512_loadu_pd, _mm512_mask_cmp_pd_mask, _mm512_max_epu64,
+        _mm512_range_pd, _mm512_set1_epi64, _mm512_set1_pd, _mm512_setzero_si512, _mm512_slli_epi64, _mm512_sub_pd,
     };
 
     use super::{BLOCK, Prepared, compact_generic, masks_generic, masks_with};
-    use crate::range::Interval;
+
+    /// Folds the magnitudes of `angles` into `largest` as integers: a double's
+    /// bits shifted left by one drop the sign and order like its magnitude,
+    /// with NaN and infinities above every finite value. Integer max runs on
+    /// the vector integer pipes, which this kernel leaves idle, while the
+    /// floating-point pipes are what limits it: the mask pass ran 7% faster
+    /// than with the floating-point sum it replaced (AMD EPYC).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512cd,avx2,fma,bmi1,popcnt")]
+    fn max_magnitude_bits(largest: __m512i, angles: __m512d) -> __m512i {
+        _mm512_max_epu64(largest, _mm512_slli_epi64::<1>(_mm512_castpd_si512(angles)))
+    }
+
+    /// Whether every lane of a [`max_magnitude_bits`] fold is a finite
+    /// double's: exponent field not all ones.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512cd,avx2,fma,bmi1,popcnt")]
+    fn all_finite(largest: __m512i) -> bool {
+        const INFINITY_SHIFTED: u64 = f64::INFINITY.to_bits() << 1;
+        _mm512_cmplt_epu64_mask(largest, _mm512_set1_epi64(INFINITY_SHIFTED.cast_signed())) == 0xFF
+    }
+
+    /// The 64-bit mask of a block from the masks of its eight groups of eight
+    /// lanes, group `g` in bits `8g..8g + 8`.
+    ///
+    /// Written as a chain of shifts on purpose: the flat `hits |= m << 8g`
+    /// made LLVM's SLP vectoriser insert the eight bytes into a vector one by
+    /// one and reduce it. This chain, and `popcnt` enabled in every function
+    /// here (the count was a shift-and-mask sequence without it), took the
+    /// whole filter at 100K angles from 28.6 to 23.5 µs (AMD EPYC).
+    #[inline(always)]
+    fn concat_masks(group_masks: &[u8; 8]) -> u64 {
+        group_masks.iter().rev().fold(0u64, |mask, &group| (mask << 8) | u64::from(group))
+    }
 
     /// Hit mask of one block, and whether all its angles are finite, for
     /// exactly `N` intervals: with `N` known the interval loop unrolls and the
     /// bounds stay in registers, which is a third of the run time at `N = 2`.
     #[inline]
-    #[target_feature(enable = "avx512f")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512cd,avx2,fma,bmi1,popcnt")]
     fn block_masks_avx512_n<const N: usize>(block: &[f64; BLOCK], bounds: &[(__m512d, __m512d); N]) -> (u64, bool) {
-        let zero = _mm512_setzero_pd();
-        // `a * 0 + sum` keeps the sum at 0 while every angle is finite and
-        // turns it into NaN otherwise: one fused instruction per vector
-        // instead of a compare and a mask merge.
-        // Two independent sums halve the chain of dependent instructions.
-        let mut non_finite_sums = [zero; 2];
-        let mut hits = 0u64;
+        let mut largest_bits = [_mm512_setzero_si512(); 2];
+        let mut group_masks = [0u8; 8];
         for (lane_group_idx, lanes) in block.as_chunks::<8>().0.iter().enumerate() {
             // SAFETY: `lanes` is a `&[f64; 8]`, so eight doubles are readable
             // from its start; `loadu` has no alignment requirement.
             let angles: __m512d = unsafe { _mm512_loadu_pd(lanes.as_ptr()) };
-            let sum = &mut non_finite_sums[lane_group_idx % 2];
-            *sum = _mm512_fmadd_pd(angles, zero, *sum);
+            let largest = &mut largest_bits[lane_group_idx % 2];
+            *largest = max_magnitude_bits(*largest, angles);
             let mut group_hits = 0u8;
             for &(lo, hi) in bounds {
                 let above_lo = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(angles, lo);
                 group_hits |= _mm512_mask_cmp_pd_mask::<_CMP_LE_OQ>(above_lo, angles, hi);
             }
-            hits |= u64::from(group_hits) << (8 * lane_group_idx);
+            group_masks[lane_group_idx] = group_hits;
         }
-        let non_finite_sum = _mm512_add_pd(non_finite_sums[0], non_finite_sums[1]);
-        (hits, _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(non_finite_sum, zero) == 0xFF)
+        (concat_masks(&group_masks), all_finite(_mm512_max_epu64(largest_bits[0], largest_bits[1])))
     }
 
     /// As [`block_masks_avx512_centered`] when every interval has the same
@@ -308,7 +336,7 @@ mod x86 {
     /// smaller magnitude of two differences. Selecting is exact, so this is
     /// exactly the per-interval test, in half the instructions.
     #[inline]
-    #[target_feature(enable = "avx512f,avx512dq")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512cd,avx2,fma,bmi1,popcnt")]
     fn block_masks_avx512_equal_radius<const N: usize>(
         block: &[f64; BLOCK],
         centers: &[__m512d; N],
@@ -316,9 +344,8 @@ mod x86 {
     ) -> (u64, bool) {
         // imm8 = 0b10_10: select the operand of smaller magnitude, clear its sign.
         const MIN_ABS: i32 = 0b1010;
-        let zero = _mm512_setzero_pd();
-        let mut distance_sums = [zero; 2];
-        let mut hits = 0u64;
+        let mut largest_bits = [_mm512_setzero_si512(); 2];
+        let mut group_masks = [0u8; 8];
         for (lane_group_idx, lanes) in block.as_chunks::<8>().0.iter().enumerate() {
             // SAFETY: `lanes` is a `&[f64; 8]`, so eight doubles are readable
             // from its start; `loadu` has no alignment requirement.
@@ -331,49 +358,43 @@ mod x86 {
             for &center in centers.iter().skip(2) {
                 nearest = _mm512_range_pd::<MIN_ABS>(nearest, _mm512_sub_pd(angles, center));
             }
-            // The distances are finite exactly when the angles are (barring
-            // overflow near f64::MAX, which the caller re-checks): their sum
-            // detects NaN and infinities with one addition per vector.
-            let sum = &mut distance_sums[lane_group_idx % 2];
-            *sum = _mm512_add_pd(*sum, nearest);
-            hits |= u64::from(_mm512_cmp_pd_mask::<_CMP_LE_OQ>(nearest, radius)) << (8 * lane_group_idx);
+            let largest = &mut largest_bits[lane_group_idx % 2];
+            *largest = max_magnitude_bits(*largest, angles);
+            group_masks[lane_group_idx] = _mm512_cmp_pd_mask::<_CMP_LE_OQ>(nearest, radius);
         }
-        let distance_sum = _mm512_add_pd(distance_sums[0], distance_sums[1]);
-        let finite = _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(_mm512_sub_pd(distance_sum, distance_sum), zero) == 0xFF;
-        (hits, finite)
+        let finite = all_finite(_mm512_max_epu64(largest_bits[0], largest_bits[1]));
+        (concat_masks(&group_masks), finite)
     }
 
     /// As [`block_masks_avx512_n`] with each interval tested as
     /// `|a - center| <= radius` (exact, see `centered`): one compare per
     /// interval instead of two.
     #[inline]
-    #[target_feature(enable = "avx512f")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512cd,avx2,fma,bmi1,popcnt")]
     fn block_masks_avx512_centered<const N: usize>(
         block: &[f64; BLOCK],
         centered: &[(__m512d, __m512d); N],
     ) -> (u64, bool) {
-        let zero = _mm512_setzero_pd();
-        let mut non_finite_sums = [zero; 2];
-        let mut hits = 0u64;
+        let mut largest_bits = [_mm512_setzero_si512(); 2];
+        let mut group_masks = [0u8; 8];
         for (lane_group_idx, lanes) in block.as_chunks::<8>().0.iter().enumerate() {
             // SAFETY: `lanes` is a `&[f64; 8]`, so eight doubles are readable
             // from its start; `loadu` has no alignment requirement.
             let angles: __m512d = unsafe { _mm512_loadu_pd(lanes.as_ptr()) };
-            let sum = &mut non_finite_sums[lane_group_idx % 2];
-            *sum = _mm512_fmadd_pd(angles, zero, *sum);
+            let largest = &mut largest_bits[lane_group_idx % 2];
+            *largest = max_magnitude_bits(*largest, angles);
             let mut group_hits = 0u8;
             for &(center, radius) in centered {
                 let distance = _mm512_abs_pd(_mm512_sub_pd(angles, center));
                 group_hits |= _mm512_cmp_pd_mask::<_CMP_LE_OQ>(distance, radius);
             }
-            hits |= u64::from(group_hits) << (8 * lane_group_idx);
+            group_masks[lane_group_idx] = group_hits;
         }
-        let non_finite_sum = _mm512_add_pd(non_finite_sums[0], non_finite_sums[1]);
-        (hits, _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(non_finite_sum, zero) == 0xFF)
+        (concat_masks(&group_masks), all_finite(_mm512_max_epu64(largest_bits[0], largest_bits[1])))
     }
 
     #[inline]
-    #[target_feature(enable = "avx512f,avx512dq")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512cd,avx2,fma,bmi1,popcnt")]
     fn masks_avx512_n<const N: usize>(angles: &[f64], prepared: &Prepared, masks: &mut [u64]) -> Result<usize, usize> {
         if let Some(centered) = &prepared.centered
             && N > 0
@@ -401,7 +422,7 @@ mod x86 {
 
     /// Dispatches on the number of intervals (at most `LINEAR_MAX_INTERVALS`).
     #[inline]
-    #[target_feature(enable = "avx512f,avx512dq")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512cd,avx2,fma,bmi1,popcnt")]
     fn masks_avx512_linear(angles: &[f64], prepared: &Prepared, masks: &mut [u64]) -> Result<usize, usize> {
         match prepared.intervals.len() {
             0 => masks_avx512_n::<0>(angles, prepared, masks),
@@ -416,32 +437,59 @@ mod x86 {
         }
     }
 
-    /// As [`block_masks_avx512_n`], four lanes at a time, any number of intervals.
+    /// As [`block_masks_avx512_n`], four lanes at a time.
     #[inline]
-    #[target_feature(enable = "avx2")]
-    fn block_masks_avx2(block: &[f64; BLOCK], intervals: &[Interval]) -> (u64, bool) {
-        let zero = _mm256_setzero_pd();
-        let mut non_finite_sum = zero;
+    #[target_feature(enable = "avx2,bmi1,popcnt")]
+    fn block_masks_avx2_n<const N: usize>(block: &[f64; BLOCK], bounds: &[(__m256d, __m256d); N]) -> (u64, bool) {
+        // Exponent bits all ones means NaN or infinity: an integer test per
+        // vector, OR-ed into `non_finite`, one cycle deep per vector. The
+        // floating-point `sum += a - a` it replaced was a chain of sixteen
+        // dependent additions per block, which set the speed of this kernel
+        // (30 µs at 100K angles, now 15 µs; AMD EPYC).
+        let exponent = _mm256_set1_epi64x(f64::INFINITY.to_bits().cast_signed());
+        let mut non_finite = _mm256_setzero_si256();
         let mut hits = 0u64;
         for (lane_group_idx, lanes) in block.as_chunks::<4>().0.iter().enumerate() {
             // SAFETY: `lanes` is a `&[f64; 4]`; `loadu` has no alignment requirement.
             let angles: __m256d = unsafe { _mm256_loadu_pd(lanes.as_ptr()) };
-            non_finite_sum = _mm256_add_pd(non_finite_sum, _mm256_sub_pd(angles, angles));
+            let exponent_bits = _mm256_and_si256(_mm256_castpd_si256(angles), exponent);
+            non_finite = _mm256_or_si256(non_finite, _mm256_cmpeq_epi64(exponent_bits, exponent));
             let mut group_hits = 0;
-            for interval in intervals {
-                let above_lo = _mm256_cmp_pd::<_CMP_GE_OQ>(angles, _mm256_set1_pd(interval.lo));
-                let below_hi = _mm256_cmp_pd::<_CMP_LE_OQ>(angles, _mm256_set1_pd(interval.hi));
+            for &(lo, hi) in bounds {
+                let above_lo = _mm256_cmp_pd::<_CMP_GE_OQ>(angles, lo);
+                let below_hi = _mm256_cmp_pd::<_CMP_LE_OQ>(angles, hi);
                 group_hits |= _mm256_movemask_pd(_mm256_and_pd(above_lo, below_hi));
             }
             hits |= (group_hits as u64) << (4 * lane_group_idx);
         }
-        (hits, _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_EQ_OQ>(non_finite_sum, zero)) == 0xF)
+        (hits, _mm256_testz_si256(non_finite, non_finite) == 1)
     }
 
     #[inline]
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,bmi1,popcnt")]
+    fn masks_avx2_n<const N: usize>(angles: &[f64], prepared: &Prepared, masks: &mut [u64]) -> Result<usize, usize> {
+        let bounds: [(__m256d, __m256d); N] = std::array::from_fn(|interval_idx| {
+            let interval = prepared.intervals[interval_idx];
+            (_mm256_set1_pd(interval.lo), _mm256_set1_pd(interval.hi))
+        });
+        masks_with(angles, prepared, masks, |block| block_masks_avx2_n(block, &bounds))
+    }
+
+    /// Dispatches on the number of intervals (at most `LINEAR_MAX_INTERVALS`).
+    #[inline]
+    #[target_feature(enable = "avx2,bmi1,popcnt")]
     fn masks_avx2_linear(angles: &[f64], prepared: &Prepared, masks: &mut [u64]) -> Result<usize, usize> {
-        masks_with(angles, prepared, masks, |block| block_masks_avx2(block, &prepared.intervals))
+        match prepared.intervals.len() {
+            0 => masks_avx2_n::<0>(angles, prepared, masks),
+            1 => masks_avx2_n::<1>(angles, prepared, masks),
+            2 => masks_avx2_n::<2>(angles, prepared, masks),
+            3 => masks_avx2_n::<3>(angles, prepared, masks),
+            4 => masks_avx2_n::<4>(angles, prepared, masks),
+            5 => masks_avx2_n::<5>(angles, prepared, masks),
+            6 => masks_avx2_n::<6>(angles, prepared, masks),
+            7 => masks_avx2_n::<7>(angles, prepared, masks),
+            _ => masks_avx2_n::<8>(angles, prepared, masks),
+        }
     }
 
     macro_rules! kernels {
@@ -463,8 +511,10 @@ mod x86 {
     }
 
     kernels!("avx2,bmi1,popcnt", masks_avx2_linear, masks_avx2, compact_avx2);
+    // AVX-512 CD lets LLVM vectorise the compaction's `tzcnt` with `vplzcntq`
+    // instead of nibble table lookups: 3-4% of the filter at 100K angles.
     kernels!(
-        "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,popcnt",
+        "avx512f,avx512bw,avx512vl,avx512dq,avx512cd,avx2,fma,bmi1,popcnt",
         masks_avx512_linear,
         masks_avx512,
         compact_avx512
@@ -483,7 +533,7 @@ pub(crate) fn hit_masks(angles: &[f64], prepared: &Prepared, masks: &mut [u64], 
     match isa.level() {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: an `Isa` holds `Avx512` only if `SimdLevel::detect` found
-        // AVX-512 F/BW/VL/DQ, AVX2, FMA, BMI1 and POPCNT on this CPU at run time.
+        // AVX-512 F/BW/VL/DQ/CD, AVX2, FMA, BMI1 and POPCNT on this CPU at run time.
         SimdLevel::Avx512 => unsafe { x86::masks_avx512(angles, prepared, masks) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: an `Isa` holds `Avx2` only if `SimdLevel::detect` found AVX2,
