@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::report::{Comparison, Provenance, SpeedCheck};
-use crate::stats::{Trimmed, rank_sum_test, t_quantile, t_sf, trim_slow_side};
+use crate::stats::{Trimmed, fastest_runs_shift, rank_sum_test, t_quantile, t_sf, trim_slow_side};
 use crate::{Baseline, units};
 
 /// Whether larger values of a metric are worse (time, memory) or better (throughput).
@@ -129,6 +129,11 @@ pub struct Verdict {
     pub arrangements: Option<f64>,
     /// The smallest relative change this comparison could detect (80% power).
     pub min_detectable_change: Option<f64>,
+    /// 90% interval of head over base among each side's fastest runs (see
+    /// [`fastest_runs_shift`](crate::stats::fastest_runs_shift)); `None`
+    /// with too few runs.
+    #[serde(default)]
+    pub fastest_ratio_ci: Option<(f64, f64)>,
     /// The noise threshold applied.
     pub noise_threshold: f64,
     /// Samples on the base side.
@@ -154,6 +159,7 @@ impl Verdict {
             p_improvement: None,
             arrangements: None,
             min_detectable_change: None,
+            fastest_ratio_ci: None,
             noise_threshold,
             base_samples: bench.base.len(),
             head_samples: bench.head.len(),
@@ -177,6 +183,8 @@ struct Raw {
     arrangements: Option<(f64, bool)>,
     /// One head sample: judged alone by the base's prediction interval.
     single: bool,
+    /// The 90% interval of the shift among the fastest runs.
+    fastest: Option<(f64, f64)>,
 }
 
 /// `ln(value)` oriented so that larger is worse.
@@ -213,6 +221,7 @@ fn raw_comparison(base: &[f64], head: &[f64]) -> Option<Raw> {
             p_better: t_sf(-t, df),
             arrangements: None,
             single: true,
+            fastest: None,
         });
     }
     let test = rank_sum_test(base, head)?;
@@ -225,6 +234,7 @@ fn raw_comparison(base: &[f64], head: &[f64]) -> Option<Raw> {
         p_better: test.p_less,
         arrangements: Some((test.arrangements, test.exact)),
         single: false,
+        fastest: fastest_runs_shift(base, head, 0.05),
     })
 }
 
@@ -238,8 +248,11 @@ fn raw_comparison(base: &[f64], head: &[f64]) -> Option<Raw> {
 /// benchmark, so the probability of any false regression or improvement in
 /// the comparison is at most `alpha`. A regression needs that significance
 /// and an estimated change beyond the noise threshold; `Unchanged` needs the
-/// change shown to lie within the noise threshold (two one-sided tests at
-/// 5%: the 90% interval inside it); anything else is `Undecided`. A
+/// change shown to lie within the noise threshold, by all runs (two
+/// one-sided tests at 5%: the 90% interval inside it) or by each side's
+/// fastest runs (their 90% interval inside it, see
+/// [`fastest_runs_shift`](crate::stats::fastest_runs_shift)); anything else
+/// is `Undecided`. A
 /// benchmark with a single head sample is judged by the base's prediction
 /// interval (slow-side-trimmed mean) and is `Unchanged` unless significant.
 ///
@@ -310,7 +323,15 @@ pub fn compare(benchmarks: &[BenchmarkSamples], thresholds: &Thresholds, machine
             verdict.min_detectable_change = Some(if too_few { f64::INFINITY } else { detectable.exp() - 1.0 });
             // Equivalence: two one-sided tests at 5%, i.e. the 90% interval
             // within the noise threshold.
-            let within_noise = raw.equivalence.0 > -(1.0 + noise).ln() && raw.equivalence.1 < (1.0 + noise).ln();
+            let inside = |(low, high): (f64, f64)| low > -(1.0 + noise).ln() && high < (1.0 + noise).ln();
+            // Or the fastest runs of both sides agree within it (90%): on a
+            // machine whose slow phases scatter most runs, the fast mode
+            // still shows the code's speed.
+            let within_noise = inside(raw.equivalence) || raw.fastest.is_some_and(inside);
+            verdict.fastest_ratio_ci = raw.fastest.map(|(low, high)| {
+                let (low, high) = (to_metric(low.exp()), to_metric(high.exp()));
+                (low.min(high), low.max(high))
+            });
             verdict.outcome = if p_worse < thresholds.alpha && change > 1.0 + noise {
                 let severity = if change > thresholds.regression_threshold { Severity::Fail } else { Severity::Warn };
                 Outcome::Regression(severity)

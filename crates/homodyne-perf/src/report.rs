@@ -185,8 +185,9 @@ impl Comparison {
         let _ = write!(
             out,
             "Rule: permutation test of the trimmed log times, family-wise α = {} over both directions of every \
-             benchmark (Holm), and a change beyond ±{:.0}%; unchanged when the 90% interval lies within ±{:.0}%; \
-             fail above ×{}.\n\n",
+             benchmark (Holm), and a change beyond ±{:.0}%; unchanged when the 90% interval lies within ±{:.0}% \
+             (or the 90% interval of each side's fastest runs does, shown in brackets where all runs' interval \
+             reaches beyond); fail above ×{}.\n\n",
             p.alpha,
             p.noise * 100.0,
             p.noise * 100.0,
@@ -195,7 +196,14 @@ impl Comparison {
         out.push_str("| benchmark | verdict | head/base | 95% CI | p (Holm) | detectable | runs |\n|---|---|---|---|---|---|---|\n");
         for v in &self.verdicts {
             let ratio = v.ratio.map_or_else(|| "-".to_owned(), |r| format!("{r:.3}"));
-            let ci = v.ratio_ci.map_or_else(|| "-".to_owned(), |(low, high)| format!("{low:.3}–{high:.3}"));
+            let mut ci = v.ratio_ci.map_or_else(|| "-".to_owned(), |(low, high)| format!("{low:.3}–{high:.3}"));
+            // Say which interval decided "unchanged" when the one of all runs did not.
+            if let (Outcome::Unchanged, Some((all_low, all_high)), Some((low, high))) =
+                (v.outcome, v.ratio_ci, v.fastest_ratio_ci)
+                && (all_low < 1.0 / (1.0 + v.noise_threshold) || all_high > 1.0 + v.noise_threshold)
+            {
+                let _ = write!(ci, " (fastest runs {low:.3}–{high:.3})");
+            }
             let p_value = match v.outcome {
                 Outcome::Improvement => v.p_improvement,
                 _ => v.p_regression,

@@ -60,6 +60,8 @@ pub(crate) struct PerfVerdict {
     p_improvement: Option<f64>,
     /// The smallest relative change this comparison could detect.
     min_detectable_change: Option<f64>,
+    /// 90% interval of `ratio` among each side's fastest runs.
+    fastest_ratio_ci: Option<(f64, f64)>,
     /// Samples on each side.
     base_samples: usize,
     head_samples: usize,
@@ -77,6 +79,7 @@ impl From<&Verdict> for PerfVerdict {
             p_regression: verdict.p_regression,
             p_improvement: verdict.p_improvement,
             min_detectable_change: verdict.min_detectable_change,
+            fastest_ratio_ci: verdict.fastest_ratio_ci,
             base_samples: verdict.base_samples,
             head_samples: verdict.head_samples,
         }

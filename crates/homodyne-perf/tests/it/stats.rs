@@ -1,6 +1,6 @@
 //! The classic tests against scipy's results, and Holm against R's `p.adjust`.
 
-use homodyne_perf::stats::{holm, mann_whitney_u, t_quantile, trim_slow_side, welch_t};
+use homodyne_perf::stats::{fastest_runs_shift, holm, mann_whitney_u, t_quantile, trim_slow_side, welch_t};
 
 fn close(got: f64, expected: f64, tolerance: f64) {
     assert!((got - expected).abs() <= tolerance * expected.abs().max(1e-300), "got {got}, expected {expected}");
@@ -134,4 +134,97 @@ fn the_shift_interval_covers_the_truth() {
         })
         .count();
     assert!((1860..=1960).contains(&covered), "covered {covered}/2000");
+}
+
+/// The fastest-runs interval against a naive inversion of the precedence
+/// test: for shifts on a fine grid, the probability (by enumerating every
+/// assignment of the pooled runs) that the runs at least as fast as the
+/// `r`-th fastest of one side all come from that side, with `r` the
+/// smallest count that makes it at most 5%; a shift is inside the interval
+/// exactly when neither side's test rejects it.
+#[test]
+fn the_fastest_runs_interval_inverts_the_precedence_tests() {
+    // P(the r fastest of the pooled n1 + n2 runs all from the side of n1), by enumeration.
+    fn all_from_one_side(n1: usize, n2: usize, r: usize) -> f64 {
+        let n = n1 + n2;
+        let (mut hits, mut total) = (0u64, 0u64);
+        for mask in 0u32..(1 << n) {
+            // Bit i set: the i-th fastest run belongs to the side of n1.
+            if mask.count_ones() as usize != n1 {
+                continue;
+            }
+            total += 1;
+            hits += u64::from((0..r).all(|i| mask >> i & 1 == 1));
+        }
+        hits as f64 / total as f64
+    }
+    let depth = |n1: usize, n2: usize| (1..=n1).find(|&r| all_from_one_side(n1, n2, r) <= 0.05);
+    let u = homodyne_testkit::uniform(400, 91);
+    for (case, (n1, n2)) in [(5, 5), (4, 7), (7, 4), (6, 6), (8, 5)].into_iter().enumerate() {
+        let first: Vec<f64> = (0..n1).map(|i| u[case * 20 + i]).collect();
+        let second: Vec<f64> = (0..n2).map(|i| u[case * 20 + 10 + i] + 0.25).collect();
+        let got = fastest_runs_shift(&first, &second, 0.05);
+        let (Some(r), Some(s)) = (depth(n1, n2), depth(n2, n1)) else {
+            assert_eq!(got, None, "{n1} vs {n2}");
+            continue;
+        };
+        let (low, high) = got.expect("both depths exist");
+        let sorted = |values: &[f64]| {
+            let mut sorted = values.to_vec();
+            sorted.sort_by(f64::total_cmp);
+            sorted
+        };
+        let accepted = |shift: f64| {
+            let shifted: Vec<f64> = second.iter().map(|value| value - shift).collect();
+            let (first_sorted, shifted_sorted) = (sorted(&first), sorted(&shifted));
+            // Too small a shift: the r fastest pooled runs all from `first`.
+            let too_small = shifted_sorted[0] > first_sorted[r - 1];
+            // Too large: the s fastest all from `second - shift`.
+            let too_large = first_sorted[0] > shifted_sorted[s - 1];
+            !too_small && !too_large
+        };
+        for step in -400..=800 {
+            let shift = f64::from(step) * 0.001;
+            let inside = low < shift && shift < high;
+            let outside = shift < low || shift > high;
+            if inside {
+                assert!(accepted(shift), "{n1} vs {n2}: {shift} inside [{low}, {high}] but rejected");
+            }
+            if outside {
+                assert!(!accepted(shift), "{n1} vs {n2}: {shift} outside [{low}, {high}] but accepted");
+            }
+        }
+    }
+    // Too few runs for a 5% bound: with 2 against 2, the fastest run is on
+    // either side with probability 1/2 at best.
+    assert_eq!(fastest_runs_shift(&[1.0, 2.0], &[1.5, 2.5], 0.05), None);
+}
+
+/// On runs that are each either at full speed or, with probability 0.6,
+/// 20–60% slower (the noise of a shared machine), the interval covers the
+/// true shift at least 90% of the time and is far narrower than the spread.
+#[test]
+fn the_fastest_runs_interval_covers_the_truth_under_machine_phases() {
+    let u = homodyne_testkit::uniform(2000 * 28 * 3, 78);
+    let mut next = 0;
+    let mut draw = || {
+        next += 1;
+        u[next - 1]
+    };
+    let mut run = |shift: f64| {
+        let jitter = 0.015 * (draw() - 0.5);
+        let slow = if draw() < 0.6 { (1.2 + 0.4 * draw()).ln() } else { 0.0 };
+        shift + jitter + slow
+    };
+    let (mut covered, mut width_sum) = (0, 0.0);
+    for _ in 0..2000 {
+        let first: Vec<f64> = (0..14).map(|_| run(0.0)).collect();
+        let second: Vec<f64> = (0..14).map(|_| run(0.1)).collect();
+        let (low, high) = fastest_runs_shift(&first, &second, 0.05).expect("14 a side");
+        covered += usize::from(low <= 0.1 && 0.1 <= high);
+        width_sum += high - low;
+    }
+    assert!(covered >= 1800, "covered {covered}/2000");
+    let mean_width = width_sum / 2000.0;
+    assert!(mean_width < 0.1, "mean width {mean_width} (the slow runs alone spread over 0.29)");
 }

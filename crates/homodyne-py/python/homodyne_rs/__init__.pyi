@@ -115,6 +115,7 @@ class PerfVerdict:
     p_regression: Optional[float]
     p_improvement: Optional[float]
     min_detectable_change: Optional[float]
+    fastest_ratio_ci: Optional[Tuple[float, float]]
     base_samples: int
     head_samples: int
     def __bool__(self) -> bool: ...
