@@ -407,6 +407,9 @@ fn gate(
     head.save(&layout.out_dir.join("runs"))?;
     let Some(base) = stored.or_else(|| sides.measured_base(&head)) else {
         let mut markdown = results_markdown(&head);
+        if let Some(limits) = homodyne_perf::limits_markdown(None, &head) {
+            let _ = write!(markdown, "\n{limits}");
+        }
         let _ = write!(
             markdown,
             "\nNo baseline to compare with: none in `{}` for HEAD or its ancestors. Record one with \
@@ -418,11 +421,15 @@ fn gate(
         return Ok(EXIT_OK);
     };
     let started = Instant::now();
-    let (comparison, looks) = decide(&groups, &mut sides, base, started + budget)?;
-    sides.head().save(&layout.out_dir.join("runs"))?;
+    let (comparison, looks) = decide(&groups, &mut sides, base.clone(), started + budget)?;
+    let head = sides.head();
+    head.save(&layout.out_dir.join("runs"))?;
     let mut markdown = comparison.to_markdown();
     if let Some(lenses) = comparison.lenses_markdown(&paths) {
         let _ = write!(markdown, "\n{lenses}");
+    }
+    if let Some(limits) = homodyne_perf::limits_markdown(Some(&base), &head) {
+        let _ = write!(markdown, "\n{limits}");
     }
     let undecided = comparison.undecided().count();
     let _ = writeln!(

@@ -1,6 +1,7 @@
 //! Angle filtering at 1K to 1M angles uniform in [-180, 360) against the two
 //! default ranges: the scalar reference, each strategy, each instruction set
-//! of the vectorised kernel, and the hybrid.
+//! of the vectorised kernel, the hybrid, and the read limit (summing the same
+//! angles once, on both cores where the parallel strategy would use them).
 //!
 //! Run with `cargo bench -p homodyne-angles`; ratios between rows of one run
 //! are what to quote, since absolute times on shared machines are noisy.
@@ -26,6 +27,16 @@ fn run(bencher: Bencher<'_, '_>, n_angles: usize, optimizer: &AngleFilterOptimiz
     bencher.counter(divan::counter::ItemsCount::new(n_angles)).bench_local(|| match &pool {
         Some(pool) => pool.run(filter),
         None => filter(),
+    });
+}
+
+#[divan::bench(args = SIZES)]
+fn read_limit(bencher: Bencher<'_, '_>, n_angles: usize) {
+    let angles = synthetic_angles(n_angles, 42);
+    let pool = (n_angles >= 256 * 1024).then(homodyne_testkit::PinnedPool::new);
+    bencher.counter(divan::counter::ItemsCount::new(n_angles)).bench_local(|| match &pool {
+        Some(pool) => pool.run(|| homodyne_testkit::read_once_parallel(divan::black_box(&angles))),
+        None => homodyne_testkit::read_once(divan::black_box(&angles)),
     });
 }
 

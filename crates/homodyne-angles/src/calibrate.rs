@@ -22,16 +22,18 @@ pub struct CalibrationPoint {
     pub scalar: Duration,
     /// Fastest call of [`Strategy::Vectorized`].
     pub vectorized: Duration,
-    /// Fastest call of [`Strategy::Parallel`].
-    pub parallel: Duration,
+    /// Fastest call of [`Strategy::Parallel`], or `None` where it cannot run
+    /// in parallel (one rayon thread, or fewer than two chunks of angles: it
+    /// would run the vectorised strategy, which is not measured twice).
+    pub parallel: Option<Duration>,
 }
 
 impl CalibrationPoint {
-    /// The measured time of one strategy.
-    pub fn time(&self, strategy: Strategy) -> Duration {
+    /// The measured time of one strategy (`None`: it could not run here).
+    pub fn time(&self, strategy: Strategy) -> Option<Duration> {
         match strategy {
-            Strategy::Scalar => self.scalar,
-            Strategy::Vectorized => self.vectorized,
+            Strategy::Scalar => Some(self.scalar),
+            Strategy::Vectorized => Some(self.vectorized),
             Strategy::Parallel => self.parallel,
         }
     }
@@ -69,7 +71,11 @@ impl Calibration {
 fn crossover(points: &[CalibrationPoint], challenger: Strategy, incumbent: Strategy) -> usize {
     let mut threshold = usize::MAX;
     for point in points.iter().rev() {
-        if point.time(challenger) < point.time(incumbent) {
+        let faster = match (point.time(challenger), point.time(incumbent)) {
+            (Some(challenger), Some(incumbent)) => challenger < incumbent,
+            _ => false,
+        };
+        if faster {
             threshold = point.n_angles;
         } else {
             break;
@@ -96,23 +102,28 @@ pub fn synthetic_angles(n_angles: usize, seed: u64) -> Vec<f64> {
         .collect()
 }
 
+/// The fastest call of `strategy`, or `None` if another strategy ran
+/// instead (the parallel one where the pool cannot help).
 fn fastest_call(
     optimizer: &AngleFilterOptimizer,
     strategy: Strategy,
     angles: &[f64],
     out: &mut Vec<usize>,
-) -> Duration {
+) -> Option<Duration> {
     let mut fastest = Duration::MAX;
     let started = Instant::now();
     let mut n_calls = 0;
     while n_calls < 3 || started.elapsed() < MIN_TIME_PER_POINT {
         let call_started = Instant::now();
         // Synthetic angles are finite, so the filter cannot fail here.
-        let _ = optimizer.filter_angles_with_into(strategy, angles, &AngleRange::DEFAULT_RANGES, out);
+        let ran = optimizer.filter_angles_with_into(strategy, angles, &AngleRange::DEFAULT_RANGES, out).ok()?;
         fastest = fastest.min(call_started.elapsed());
+        if ran != strategy {
+            return None;
+        }
         n_calls += 1;
     }
-    fastest
+    Some(fastest)
 }
 
 /// Times every strategy at [`CALIBRATION_SIZES`] with the default ranges and
@@ -136,8 +147,9 @@ pub fn calibrate_with(config: &AngleFilterConfig, sizes: &[usize]) -> Calibratio
             let angles = &angles[..n_angles];
             CalibrationPoint {
                 n_angles,
-                scalar: fastest_call(&optimizer, Strategy::Scalar, angles, &mut out),
-                vectorized: fastest_call(&optimizer, Strategy::Vectorized, angles, &mut out),
+                // The scalar and vectorised strategies always run as asked.
+                scalar: fastest_call(&optimizer, Strategy::Scalar, angles, &mut out).unwrap_or(Duration::MAX),
+                vectorized: fastest_call(&optimizer, Strategy::Vectorized, angles, &mut out).unwrap_or(Duration::MAX),
                 parallel: fastest_call(&optimizer, Strategy::Parallel, angles, &mut out),
             }
         })
@@ -154,7 +166,7 @@ mod tests {
             n_angles,
             scalar: Duration::from_nanos(scalar),
             vectorized: Duration::from_nanos(vectorized),
-            parallel: Duration::from_nanos(parallel),
+            parallel: (parallel > 0).then(|| Duration::from_nanos(parallel)),
         }
     }
 
@@ -171,6 +183,9 @@ mod tests {
         // Never faster: the threshold is unreachable.
         check(vec![point(10, 1, 2, 3), point(100, 5, 6, 7)], usize::MAX, usize::MAX);
         check(vec![], usize::MAX, usize::MAX);
+        // Where the parallel strategy could not run (0 here), it never wins.
+        check(vec![point(10, 5, 4, 0), point(100, 5, 4, 0), point(1000, 50, 40, 30)], 10, 1000);
+        check(vec![point(10, 5, 4, 1), point(100, 5, 4, 0)], 10, usize::MAX);
     }
 
     #[test]
@@ -190,5 +205,17 @@ mod tests {
         let sizes: Vec<usize> = calibration.points.iter().map(|point| point.n_angles).collect();
         assert_eq!(sizes, vec![1_000, 5_000]);
         assert!(calibration.points.iter().all(|point| point.scalar > Duration::ZERO));
+        // Below two chunks the parallel strategy would be the vectorised one: not timed as parallel.
+        assert!(calibration.points.iter().all(|point| point.parallel.is_none()));
+    }
+
+    #[test]
+    fn calibration_times_the_parallel_strategy_only_where_it_runs() {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("a pool");
+        let calibration = pool.install(|| calibrate_with(&AngleFilterConfig::default(), &[8_192, 100_000]));
+        assert!(calibration.points.iter().all(|point| point.parallel.is_some()), "{calibration:?}");
+        let single = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("a pool");
+        let calibration = single.install(|| calibrate_with(&AngleFilterConfig::default(), &[100_000]));
+        assert_eq!(calibration.points[0].parallel, None);
     }
 }

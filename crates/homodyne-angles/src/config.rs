@@ -1,7 +1,7 @@
 //! Configuration: the size thresholds, the instruction-set ceiling, the angle
 //! convention, and the names of the strategies.
 
-use crate::WrapMode;
+use crate::{SimdLevel, WrapMode};
 
 /// How angles are filtered. Every strategy returns exactly the same indices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28,62 +28,6 @@ impl Strategy {
             Strategy::Scalar => "scalar",
             Strategy::Vectorized => "vectorized",
             Strategy::Parallel => "parallel",
-        }
-    }
-}
-
-/// The widest instruction set the vectorised kernels may use.
-///
-/// The kernels are compiled once per level and chosen at run time, so a
-/// default build (baseline x86-64) still runs AVX-512 code where the CPU has
-/// it. A level the CPU lacks is lowered to the best one it has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub enum SimdLevel {
-    /// Portable code for the compilation target only (SSE2 on x86-64).
-    Portable,
-    /// AVX2 (x86-64).
-    Avx2,
-    /// AVX-512 F/BW/VL/DQ/CD with FMA (x86-64).
-    Avx512,
-    /// The best level this CPU supports.
-    #[default]
-    Auto,
-}
-
-impl SimdLevel {
-    /// The best level this CPU supports.
-    pub fn detect() -> SimdLevel {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f")
-                && std::arch::is_x86_feature_detected!("avx512bw")
-                && std::arch::is_x86_feature_detected!("avx512vl")
-                && std::arch::is_x86_feature_detected!("avx512dq")
-                && std::arch::is_x86_feature_detected!("avx512cd")
-                && std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-                && std::arch::is_x86_feature_detected!("bmi1")
-                && std::arch::is_x86_feature_detected!("popcnt")
-            {
-                return SimdLevel::Avx512;
-            }
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("bmi1")
-                && std::arch::is_x86_feature_detected!("popcnt")
-            {
-                return SimdLevel::Avx2;
-            }
-        }
-        SimdLevel::Portable
-    }
-
-    /// The level that will actually run: `self`, lowered to what the CPU supports.
-    #[must_use]
-    pub fn effective(self) -> SimdLevel {
-        let detected = SimdLevel::detect();
-        match self {
-            SimdLevel::Auto => detected,
-            requested => requested.min(detected),
         }
     }
 }
@@ -133,20 +77,4 @@ pub enum Fallback {
     AllAngles,
     /// Return [`AngleError::NoAnglesInRanges`](crate::AngleError::NoAnglesInRanges).
     Error,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn effective_level_never_exceeds_the_detected_one() {
-        let detected = SimdLevel::detect();
-        assert_ne!(detected, SimdLevel::Auto);
-        assert_eq!(SimdLevel::Auto.effective(), detected);
-        assert_eq!(SimdLevel::Portable.effective(), SimdLevel::Portable);
-        for level in [SimdLevel::Portable, SimdLevel::Avx2, SimdLevel::Avx512] {
-            assert_eq!(level.effective(), level.min(detected));
-        }
-    }
 }

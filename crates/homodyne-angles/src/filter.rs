@@ -4,7 +4,8 @@
 //! mask per block of 64 angles and counts the hits, size the output once, and
 //! compact the masks into indices. Their only allocations besides the output
 //! are the masks (one word per 64 angles, 1/64 of the input's size) and, in
-//! parallel, one count per chunk.
+//! parallel, one count per chunk. Each strategy reports what ran: the
+//! parallel one runs the vectorised one where the pool cannot help.
 
 use rayon::prelude::*;
 
@@ -50,40 +51,53 @@ pub(crate) fn filter_vectorized(
     Ok(())
 }
 
-/// Angles per parallel task: 256 KiB of input, a multiple of the 64-angle
-/// block, small enough for work stealing to even out a busy core.
-pub(crate) const PARALLEL_CHUNK: usize = 32 * 1024;
+/// Angles per parallel task at most: 256 KiB of input, a multiple of the
+/// 64-angle block, small enough for work stealing to even out a busy core.
+const MAX_PARALLEL_CHUNK: usize = 32 * 1024;
 
-/// Below this many angles the parallel strategy runs on the calling thread:
-/// handing work to sleeping rayon workers and waiting for them costs about as
-/// much as filtering 100K angles on one core (measured on a 2-core VM).
-pub(crate) const MIN_PARALLEL_ANGLES: usize = 256 * 1024;
+/// Angles per parallel task at least (32 KiB of input): below this the
+/// hand-off to a worker costs more than the task.
+const MIN_PARALLEL_CHUNK: usize = 4 * 1024;
+
+/// The chunk length the parallel strategy uses for `n_angles` angles on
+/// `n_threads` threads, or `None` when it cannot run in parallel (one
+/// thread, or too few angles for two chunks): it then runs the vectorised
+/// strategy on the calling thread and reports that.
+pub(crate) fn parallel_chunk(n_angles: usize, n_threads: usize) -> Option<usize> {
+    if n_threads < 2 || n_angles < 2 * MIN_PARALLEL_CHUNK {
+        return None;
+    }
+    // About two tasks per thread, in whole blocks, within the bounds.
+    let chunk = n_angles.div_ceil(2 * n_threads).next_multiple_of(BLOCK);
+    Some(chunk.clamp(MIN_PARALLEL_CHUNK, MAX_PARALLEL_CHUNK))
+}
 
 /// As [`filter_vectorized`], with chunks on the rayon pool: each chunk writes
 /// its own masks and count, then its own disjoint slice of the output, so the
-/// indices are written once, in order.
+/// indices are written once, in order. Where [`parallel_chunk`] says the
+/// pool cannot help, this is [`filter_vectorized`] (the caller reports it so).
 pub(crate) fn filter_parallel(
     angles: &[f64],
     prepared: &Prepared,
     isa: Isa,
     out: &mut Vec<usize>,
 ) -> Result<(), AngleError> {
-    const WORDS_PER_CHUNK: usize = PARALLEL_CHUNK / BLOCK;
-    if angles.len() < MIN_PARALLEL_ANGLES || rayon::current_num_threads() < 2 {
+    let Some(chunk) = parallel_chunk(angles.len(), rayon::current_num_threads()) else {
         return filter_vectorized(angles, prepared, isa, out);
-    }
+    };
+    let words_per_chunk = chunk / BLOCK;
     out.clear();
     let mut masks = vec![0u64; n_mask_words(angles.len())];
     let chunk_counts: Vec<Result<usize, usize>> = angles
-        .par_chunks(PARALLEL_CHUNK)
-        .zip(masks.par_chunks_mut(WORDS_PER_CHUNK))
-        .map(|(chunk, chunk_masks)| hit_masks(chunk, prepared, chunk_masks, isa))
+        .par_chunks(chunk)
+        .zip(masks.par_chunks_mut(words_per_chunk))
+        .map(|(chunk_angles, chunk_masks)| hit_masks(chunk_angles, prepared, chunk_masks, isa))
         .collect();
     let mut n_matches = 0;
     for (chunk_idx, count) in chunk_counts.iter().enumerate() {
         match count {
             Ok(count) => n_matches += count,
-            Err(local_idx) => return Err(non_finite(angles, chunk_idx * PARALLEL_CHUNK + local_idx)),
+            Err(local_idx) => return Err(non_finite(angles, chunk_idx * chunk + local_idx)),
         }
     }
     out.resize(n_matches, 0);
@@ -94,9 +108,9 @@ pub(crate) fn filter_parallel(
         chunk_outputs.push(head);
         rest = tail;
     }
-    masks.par_chunks(WORDS_PER_CHUNK).zip(chunk_outputs).enumerate().for_each(
+    masks.par_chunks(words_per_chunk).zip(chunk_outputs).enumerate().for_each(
         |(chunk_idx, (chunk_masks, chunk_out))| {
-            compact(chunk_masks, chunk_idx * PARALLEL_CHUNK, chunk_out, isa);
+            compact(chunk_masks, chunk_idx * chunk, chunk_out, isa);
         },
     );
     Ok(())

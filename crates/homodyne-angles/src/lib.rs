@@ -41,6 +41,11 @@
 //! # Crate features
 //!
 //! None. SIMD dispatch is automatic; `rayon` is always used for the parallel strategy.
+//!
+//! # Environment
+//!
+//! `HOMODYNE_SIMD=portable|avx2|avx512` caps the instruction set (read once
+//! per process), as in `homodyne-kernels`; see [`SimdLevel::detect`].
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
@@ -53,7 +58,8 @@ mod range;
 mod simd;
 
 pub use calibrate::{CALIBRATION_SIZES, Calibration, CalibrationPoint, calibrate, calibrate_with, synthetic_angles};
-pub use config::{AngleFilterConfig, Fallback, SimdLevel, Strategy};
+pub use config::{AngleFilterConfig, Fallback, Strategy};
 pub use error::AngleError;
 pub use optimizer::{AngleFilterOptimizer, StrategyCounts};
 pub use range::{AngleRange, WrapMode, normalize_deg};
+pub use simd::SimdLevel;

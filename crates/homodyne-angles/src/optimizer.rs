@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::filter::{filter_parallel, filter_scalar, filter_vectorized};
+use crate::filter::{filter_parallel, filter_scalar, filter_vectorized, parallel_chunk};
 use crate::range::Intervals;
 use crate::simd::{Isa, Prepared};
 use crate::{AngleError, AngleFilterConfig, AngleRange, Fallback, SimdLevel, Strategy};
@@ -75,12 +75,18 @@ impl AngleFilterOptimizer {
         self.isa.level()
     }
 
-    /// The strategy the hybrid runs for `n_angles` angles.
+    /// The strategy the hybrid runs for `n_angles` angles (on the current
+    /// rayon pool): what the thresholds choose, except that the parallel
+    /// strategy needs two threads and two chunks of angles (8,192) and is
+    /// otherwise reported, and run, as the vectorised one.
     pub fn choose_strategy(&self, n_angles: usize) -> Strategy {
         let config = &self.config;
         if !config.enable_simd {
             Strategy::Scalar
-        } else if config.parallel && n_angles >= config.large_threshold {
+        } else if config.parallel
+            && n_angles >= config.large_threshold
+            && parallel_chunk(n_angles, rayon::current_num_threads()).is_some()
+        {
             Strategy::Parallel
         } else if n_angles >= config.small_threshold {
             Strategy::Vectorized
@@ -109,13 +115,13 @@ impl AngleFilterOptimizer {
         ranges: &[AngleRange],
         out: &mut Vec<usize>,
     ) -> Result<Strategy, AngleError> {
-        let strategy = self.choose_strategy(angles.len());
-        self.filter_angles_with_into(strategy, angles, ranges, out)?;
-        Ok(strategy)
+        self.filter_angles_with_into(self.choose_strategy(angles.len()), angles, ranges, out)
     }
 
     /// Like [`filter_angles_hybrid`](Self::filter_angles_hybrid) with one
-    /// strategy forced; every strategy returns the same indices.
+    /// strategy forced; every strategy returns the same indices. A forced
+    /// `Parallel` runs the vectorised strategy where the pool cannot help
+    /// (see [`choose_strategy`](Self::choose_strategy)), and is counted as such.
     pub fn filter_angles_with(
         &self,
         strategy: Strategy,
@@ -127,27 +133,35 @@ impl AngleFilterOptimizer {
         Ok(out)
     }
 
-    /// [`filter_angles_with`](Self::filter_angles_with) into the caller's buffer.
+    /// [`filter_angles_with`](Self::filter_angles_with) into the caller's
+    /// buffer. Returns the strategy that ran.
     pub fn filter_angles_with_into(
         &self,
         strategy: Strategy,
         angles: &[f64],
         ranges: &[AngleRange],
         out: &mut Vec<usize>,
-    ) -> Result<(), AngleError> {
+    ) -> Result<Strategy, AngleError> {
+        let strategy = match strategy {
+            Strategy::Parallel if parallel_chunk(angles.len(), rayon::current_num_threads()).is_none() => {
+                Strategy::Vectorized
+            }
+            strategy => strategy,
+        };
         self.runs[strategy as usize].fetch_add(1, Ordering::Relaxed);
         let wrap = self.config.wrap;
         match strategy {
-            Strategy::Scalar => filter_scalar(angles, ranges, wrap, out),
+            Strategy::Scalar => filter_scalar(angles, ranges, wrap, out)?,
             Strategy::Vectorized => {
                 let prepared = Prepared::new(&Intervals::prepare(ranges, wrap));
-                filter_vectorized(angles, &prepared, self.isa, out)
+                filter_vectorized(angles, &prepared, self.isa, out)?;
             }
             Strategy::Parallel => {
                 let prepared = Prepared::new(&Intervals::prepare(ranges, wrap));
-                filter_parallel(angles, &prepared, self.isa, out)
+                filter_parallel(angles, &prepared, self.isa, out)?;
             }
         }
+        Ok(strategy)
     }
 
     /// The v1 analysis pipeline's selection: the filtered indices, or, when no

@@ -1,17 +1,95 @@
-//! The vectorised kernel: a hit mask and a non-finite mask per block of 64
-//! angles, built without branches, then compacted to indices.
+//! The safe dispatcher of the vectorised kernel, and the portable kernel:
+//! a hit mask and a non-finite mask per block of 64 angles, built without
+//! branches, then compacted to indices.
 //!
 //! The generic code below is written so that LLVM vectorises it, and it is
 //! compiled three times: for the build target (portable), for AVX2 and for
-//! AVX-512. [`Isa`] picks one at run time, so users get AVX-512 code without
-//! `-C target-cpu=native`. This module holds the crate's only `unsafe`: the
-//! calls into the `#[target_feature]` copies, made only after the CPU was
-//! checked for those features.
+//! AVX-512 (`simd/x86.rs`, which also holds the hand-written AVX2 and
+//! AVX-512 mask kernels and the CPU detection). [`Isa`] picks one at run
+//! time, so users get AVX-512 code without `-C target-cpu=native`. The
+//! `unsafe` here is the calls into the `#[target_feature]` functions, made
+//! only with an [`Isa`], which exists only for a level the CPU was checked
+//! for; the intrinsics' own `unsafe` (loads) is in `simd/x86.rs`.
 #![allow(unsafe_code)]
 
-use crate::SimdLevel;
 use crate::WrapMode;
 use crate::range::{Interval, Intervals, normalize_deg};
+
+/// The widest instruction set the vectorised kernels may use.
+///
+/// The kernels are compiled once per level and chosen at run time, so a
+/// default build (baseline x86-64) still runs AVX-512 code where the CPU has
+/// it. A level the CPU lacks is lowered to the best one it has. The same
+/// type, detection rule and environment variable serve `homodyne-kernels`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum SimdLevel {
+    /// Portable code for the compilation target only (SSE2 on x86-64).
+    Portable,
+    /// AVX2 with FMA, BMI1 and POPCNT (x86-64).
+    Avx2,
+    /// AVX-512 F/BW/CD/DQ/VL with AVX2, FMA, BMI1 and POPCNT (x86-64).
+    Avx512,
+    /// The best level this CPU supports.
+    #[default]
+    Auto,
+}
+
+impl SimdLevel {
+    /// The best level this CPU supports, capped by the environment variable
+    /// `HOMODYNE_SIMD` (`portable`, `avx2` or `avx512`; other values are
+    /// ignored), read once per process: to compare the compiled copies on
+    /// one machine, or to rule out a level.
+    pub fn detect() -> SimdLevel {
+        static DETECTED: std::sync::OnceLock<SimdLevel> = std::sync::OnceLock::new();
+        *DETECTED.get_or_init(|| {
+            let cap = SimdLevel::from_env(std::env::var("HOMODYNE_SIMD").ok().as_deref());
+            SimdLevel::supported().min(cap)
+        })
+    }
+
+    /// The best level the CPU supports, without the environment's cap.
+    fn supported() -> SimdLevel {
+        #[cfg(target_arch = "x86_64")]
+        {
+            x86::supported()
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            SimdLevel::Portable
+        }
+    }
+
+    /// The cap `HOMODYNE_SIMD` sets (`Avx512`, no cap, when unset or unknown).
+    fn from_env(value: Option<&str>) -> SimdLevel {
+        match value.map(str::trim) {
+            Some("portable") => SimdLevel::Portable,
+            Some("avx2") => SimdLevel::Avx2,
+            _ => SimdLevel::Avx512,
+        }
+    }
+
+    /// The level that will actually run: `self`, lowered to what
+    /// [`detect`](Self::detect) allows.
+    #[must_use]
+    pub fn effective(self) -> SimdLevel {
+        let detected = SimdLevel::detect();
+        match self {
+            SimdLevel::Auto => detected,
+            requested => requested.min(detected),
+        }
+    }
+
+    /// A short lower-case name (`portable`, `avx2`, `avx512`, `auto`), the
+    /// values `HOMODYNE_SIMD` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            SimdLevel::Portable => "portable",
+            SimdLevel::Avx2 => "avx2",
+            SimdLevel::Avx512 => "avx512",
+            SimdLevel::Auto => "auto",
+        }
+    }
+}
 
 /// Angles per block: one bit each in a `u64` mask.
 pub(crate) const BLOCK: usize = 64;
@@ -255,271 +333,7 @@ fn compact_generic(masks: &[u64], index_offset: usize, out: &mut [usize]) {
 }
 
 #[cfg(target_arch = "x86_64")]
-mod x86 {
-    //! Hand-written mask kernels for the common case (the v1 convention with a
-    //! few intervals): LLVM's auto-vectorised packing of comparison results
-    //! into bit masks is several times slower than compares straight into mask
-    //! registers. Every other case runs the generic code compiled for the same
-    //! features.
-
-    use std::arch::x86_64::{
-        __m256d, __m512d, __m512i, _CMP_GE_OQ, _CMP_LE_OQ, _mm256_and_pd, _mm256_and_si256, _mm256_castpd_si256,
-        _mm256_cmp_pd, _mm256_cmpeq_epi64, _mm256_loadu_pd, _mm256_movemask_pd, _mm256_or_si256, _mm256_set1_epi64x,
-        _mm256_set1_pd, _mm256_setzero_si256, _mm256_testz_si256, _mm512_abs_pd, _mm512_castpd_si512,
-        _mm512_cmp_pd_mask, _mm512_cmplt_epu64_mask, _mm512_loadu_pd, _mm512_mask_cmp_pd_mask, _mm512_max_epu64,
-        _mm512_range_pd, _mm512_set1_epi64, _mm512_set1_pd, _mm512_setzero_si512, _mm512_slli_epi64, _mm512_sub_pd,
-    };
-
-    use super::{BLOCK, Prepared, compact_generic, masks_generic, masks_with};
-
-    /// Folds the magnitudes of `angles` into `largest` as integers: a double's
-    /// bits shifted left by one drop the sign and order like its magnitude,
-    /// with NaN and infinities above every finite value. Integer max runs on
-    /// the vector integer pipes, which this kernel leaves idle, while the
-    /// floating-point pipes are what limits it: the mask pass ran 7% faster
-    /// than with the floating-point sum it replaced (AMD EPYC).
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512cd,avx2,fma,bmi1,popcnt")]
-    fn max_magnitude_bits(largest: __m512i, angles: __m512d) -> __m512i {
-        _mm512_max_epu64(largest, _mm512_slli_epi64::<1>(_mm512_castpd_si512(angles)))
-    }
-
-    /// Whether every lane of a [`max_magnitude_bits`] fold is a finite
-    /// double's: exponent field not all ones.
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512cd,avx2,fma,bmi1,popcnt")]
-    fn all_finite(largest: __m512i) -> bool {
-        const INFINITY_SHIFTED: u64 = f64::INFINITY.to_bits() << 1;
-        _mm512_cmplt_epu64_mask(largest, _mm512_set1_epi64(INFINITY_SHIFTED.cast_signed())) == 0xFF
-    }
-
-    /// The 64-bit mask of a block from the masks of its eight groups of eight
-    /// lanes, group `g` in bits `8g..8g + 8`.
-    ///
-    /// Written as a chain of shifts on purpose: the flat `hits |= m << 8g`
-    /// made LLVM's SLP vectoriser insert the eight bytes into a vector one by
-    /// one and reduce it. This chain, and `popcnt` enabled in every function
-    /// here (the count was a shift-and-mask sequence without it), took the
-    /// whole filter at 100K angles from 28.6 to 23.5 µs (AMD EPYC).
-    #[inline(always)]
-    fn concat_masks(group_masks: &[u8; 8]) -> u64 {
-        group_masks.iter().rev().fold(0u64, |mask, &group| (mask << 8) | u64::from(group))
-    }
-
-    /// Hit mask of one block, and whether all its angles are finite, for
-    /// exactly `N` intervals: with `N` known the interval loop unrolls and the
-    /// bounds stay in registers, which is a third of the run time at `N = 2`.
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512cd,avx2,fma,bmi1,popcnt")]
-    fn block_masks_avx512_n<const N: usize>(block: &[f64; BLOCK], bounds: &[(__m512d, __m512d); N]) -> (u64, bool) {
-        let mut largest_bits = [_mm512_setzero_si512(); 2];
-        let mut group_masks = [0u8; 8];
-        for (lane_group_idx, lanes) in block.as_chunks::<8>().0.iter().enumerate() {
-            // SAFETY: `lanes` is a `&[f64; 8]`, so eight doubles are readable
-            // from its start; `loadu` has no alignment requirement.
-            let angles: __m512d = unsafe { _mm512_loadu_pd(lanes.as_ptr()) };
-            let largest = &mut largest_bits[lane_group_idx % 2];
-            *largest = max_magnitude_bits(*largest, angles);
-            let mut group_hits = 0u8;
-            for &(lo, hi) in bounds {
-                let above_lo = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(angles, lo);
-                group_hits |= _mm512_mask_cmp_pd_mask::<_CMP_LE_OQ>(above_lo, angles, hi);
-            }
-            group_masks[lane_group_idx] = group_hits;
-        }
-        (concat_masks(&group_masks), all_finite(_mm512_max_epu64(largest_bits[0], largest_bits[1])))
-    }
-
-    /// As [`block_masks_avx512_centered`] when every interval has the same
-    /// radius (the default and anisotropic ranges are all 20 degrees wide):
-    /// `min_i |a - center_i| <= radius`, where one `vrangepd` takes the
-    /// smaller magnitude of two differences. Selecting is exact, so this is
-    /// exactly the per-interval test, in half the instructions.
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512cd,avx2,fma,bmi1,popcnt")]
-    fn block_masks_avx512_equal_radius<const N: usize>(
-        block: &[f64; BLOCK],
-        centers: &[__m512d; N],
-        radius: __m512d,
-    ) -> (u64, bool) {
-        // imm8 = 0b10_10: select the operand of smaller magnitude, clear its sign.
-        const MIN_ABS: i32 = 0b1010;
-        let mut largest_bits = [_mm512_setzero_si512(); 2];
-        let mut group_masks = [0u8; 8];
-        for (lane_group_idx, lanes) in block.as_chunks::<8>().0.iter().enumerate() {
-            // SAFETY: `lanes` is a `&[f64; 8]`, so eight doubles are readable
-            // from its start; `loadu` has no alignment requirement.
-            let angles: __m512d = unsafe { _mm512_loadu_pd(lanes.as_ptr()) };
-            let first = _mm512_sub_pd(angles, centers[0]);
-            let mut nearest = match centers.get(1) {
-                Some(&second) => _mm512_range_pd::<MIN_ABS>(first, _mm512_sub_pd(angles, second)),
-                None => _mm512_abs_pd(first),
-            };
-            for &center in centers.iter().skip(2) {
-                nearest = _mm512_range_pd::<MIN_ABS>(nearest, _mm512_sub_pd(angles, center));
-            }
-            let largest = &mut largest_bits[lane_group_idx % 2];
-            *largest = max_magnitude_bits(*largest, angles);
-            group_masks[lane_group_idx] = _mm512_cmp_pd_mask::<_CMP_LE_OQ>(nearest, radius);
-        }
-        let finite = all_finite(_mm512_max_epu64(largest_bits[0], largest_bits[1]));
-        (concat_masks(&group_masks), finite)
-    }
-
-    /// As [`block_masks_avx512_n`] with each interval tested as
-    /// `|a - center| <= radius` (exact, see `centered`): one compare per
-    /// interval instead of two.
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512cd,avx2,fma,bmi1,popcnt")]
-    fn block_masks_avx512_centered<const N: usize>(
-        block: &[f64; BLOCK],
-        centered: &[(__m512d, __m512d); N],
-    ) -> (u64, bool) {
-        let mut largest_bits = [_mm512_setzero_si512(); 2];
-        let mut group_masks = [0u8; 8];
-        for (lane_group_idx, lanes) in block.as_chunks::<8>().0.iter().enumerate() {
-            // SAFETY: `lanes` is a `&[f64; 8]`, so eight doubles are readable
-            // from its start; `loadu` has no alignment requirement.
-            let angles: __m512d = unsafe { _mm512_loadu_pd(lanes.as_ptr()) };
-            let largest = &mut largest_bits[lane_group_idx % 2];
-            *largest = max_magnitude_bits(*largest, angles);
-            let mut group_hits = 0u8;
-            for &(center, radius) in centered {
-                let distance = _mm512_abs_pd(_mm512_sub_pd(angles, center));
-                group_hits |= _mm512_cmp_pd_mask::<_CMP_LE_OQ>(distance, radius);
-            }
-            group_masks[lane_group_idx] = group_hits;
-        }
-        (concat_masks(&group_masks), all_finite(_mm512_max_epu64(largest_bits[0], largest_bits[1])))
-    }
-
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512cd,avx2,fma,bmi1,popcnt")]
-    fn masks_avx512_n<const N: usize>(angles: &[f64], prepared: &Prepared, masks: &mut [u64]) -> Result<usize, usize> {
-        if let Some(centered) = &prepared.centered
-            && N > 0
-            && centered.iter().all(|&(_, radius)| radius == centered[0].1)
-        {
-            let centers: [__m512d; N] = std::array::from_fn(|interval_idx| _mm512_set1_pd(centered[interval_idx].0));
-            let radius = _mm512_set1_pd(centered[0].1);
-            return masks_with(angles, prepared, masks, |block| {
-                block_masks_avx512_equal_radius(block, &centers, radius)
-            });
-        }
-        if let Some(centered) = &prepared.centered {
-            let centered: [(__m512d, __m512d); N] = std::array::from_fn(|interval_idx| {
-                let (center, radius) = centered[interval_idx];
-                (_mm512_set1_pd(center), _mm512_set1_pd(radius))
-            });
-            return masks_with(angles, prepared, masks, |block| block_masks_avx512_centered(block, &centered));
-        }
-        let bounds: [(__m512d, __m512d); N] = std::array::from_fn(|interval_idx| {
-            let interval = prepared.intervals[interval_idx];
-            (_mm512_set1_pd(interval.lo), _mm512_set1_pd(interval.hi))
-        });
-        masks_with(angles, prepared, masks, |block| block_masks_avx512_n(block, &bounds))
-    }
-
-    /// Dispatches on the number of intervals (at most `LINEAR_MAX_INTERVALS`).
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512cd,avx2,fma,bmi1,popcnt")]
-    fn masks_avx512_linear(angles: &[f64], prepared: &Prepared, masks: &mut [u64]) -> Result<usize, usize> {
-        match prepared.intervals.len() {
-            0 => masks_avx512_n::<0>(angles, prepared, masks),
-            1 => masks_avx512_n::<1>(angles, prepared, masks),
-            2 => masks_avx512_n::<2>(angles, prepared, masks),
-            3 => masks_avx512_n::<3>(angles, prepared, masks),
-            4 => masks_avx512_n::<4>(angles, prepared, masks),
-            5 => masks_avx512_n::<5>(angles, prepared, masks),
-            6 => masks_avx512_n::<6>(angles, prepared, masks),
-            7 => masks_avx512_n::<7>(angles, prepared, masks),
-            _ => masks_avx512_n::<8>(angles, prepared, masks),
-        }
-    }
-
-    /// As [`block_masks_avx512_n`], four lanes at a time.
-    #[inline]
-    #[target_feature(enable = "avx2,bmi1,popcnt")]
-    fn block_masks_avx2_n<const N: usize>(block: &[f64; BLOCK], bounds: &[(__m256d, __m256d); N]) -> (u64, bool) {
-        // Exponent bits all ones means NaN or infinity: an integer test per
-        // vector, OR-ed into `non_finite`, one cycle deep per vector. The
-        // floating-point `sum += a - a` it replaced was a chain of sixteen
-        // dependent additions per block, which set the speed of this kernel
-        // (30 µs at 100K angles, now 15 µs; AMD EPYC).
-        let exponent = _mm256_set1_epi64x(f64::INFINITY.to_bits().cast_signed());
-        let mut non_finite = _mm256_setzero_si256();
-        let mut hits = 0u64;
-        for (lane_group_idx, lanes) in block.as_chunks::<4>().0.iter().enumerate() {
-            // SAFETY: `lanes` is a `&[f64; 4]`; `loadu` has no alignment requirement.
-            let angles: __m256d = unsafe { _mm256_loadu_pd(lanes.as_ptr()) };
-            let exponent_bits = _mm256_and_si256(_mm256_castpd_si256(angles), exponent);
-            non_finite = _mm256_or_si256(non_finite, _mm256_cmpeq_epi64(exponent_bits, exponent));
-            let mut group_hits = 0;
-            for &(lo, hi) in bounds {
-                let above_lo = _mm256_cmp_pd::<_CMP_GE_OQ>(angles, lo);
-                let below_hi = _mm256_cmp_pd::<_CMP_LE_OQ>(angles, hi);
-                group_hits |= _mm256_movemask_pd(_mm256_and_pd(above_lo, below_hi));
-            }
-            hits |= (group_hits as u64) << (4 * lane_group_idx);
-        }
-        (hits, _mm256_testz_si256(non_finite, non_finite) == 1)
-    }
-
-    #[inline]
-    #[target_feature(enable = "avx2,bmi1,popcnt")]
-    fn masks_avx2_n<const N: usize>(angles: &[f64], prepared: &Prepared, masks: &mut [u64]) -> Result<usize, usize> {
-        let bounds: [(__m256d, __m256d); N] = std::array::from_fn(|interval_idx| {
-            let interval = prepared.intervals[interval_idx];
-            (_mm256_set1_pd(interval.lo), _mm256_set1_pd(interval.hi))
-        });
-        masks_with(angles, prepared, masks, |block| block_masks_avx2_n(block, &bounds))
-    }
-
-    /// Dispatches on the number of intervals (at most `LINEAR_MAX_INTERVALS`).
-    #[inline]
-    #[target_feature(enable = "avx2,bmi1,popcnt")]
-    fn masks_avx2_linear(angles: &[f64], prepared: &Prepared, masks: &mut [u64]) -> Result<usize, usize> {
-        match prepared.intervals.len() {
-            0 => masks_avx2_n::<0>(angles, prepared, masks),
-            1 => masks_avx2_n::<1>(angles, prepared, masks),
-            2 => masks_avx2_n::<2>(angles, prepared, masks),
-            3 => masks_avx2_n::<3>(angles, prepared, masks),
-            4 => masks_avx2_n::<4>(angles, prepared, masks),
-            5 => masks_avx2_n::<5>(angles, prepared, masks),
-            6 => masks_avx2_n::<6>(angles, prepared, masks),
-            7 => masks_avx2_n::<7>(angles, prepared, masks),
-            _ => masks_avx2_n::<8>(angles, prepared, masks),
-        }
-    }
-
-    macro_rules! kernels {
-        ($features:literal, $linear_masks:ident, $masks:ident, $compact:ident) => {
-            #[target_feature(enable = $features)]
-            pub(super) fn $masks(angles: &[f64], prepared: &Prepared, masks: &mut [u64]) -> Result<usize, usize> {
-                if prepared.is_linear() {
-                    $linear_masks(angles, prepared, masks)
-                } else {
-                    masks_generic(angles, prepared, masks)
-                }
-            }
-
-            #[target_feature(enable = $features)]
-            pub(super) fn $compact(masks: &[u64], index_offset: usize, out: &mut [usize]) {
-                compact_generic(masks, index_offset, out);
-            }
-        };
-    }
-
-    kernels!("avx2,bmi1,popcnt", masks_avx2_linear, masks_avx2, compact_avx2);
-    // AVX-512 CD lets LLVM vectorise the compaction's `tzcnt` with `vplzcntq`
-    // instead of nibble table lookups: 3-4% of the filter at 100K angles.
-    kernels!(
-        "avx512f,avx512bw,avx512vl,avx512dq,avx512cd,avx2,fma,bmi1,popcnt",
-        masks_avx512_linear,
-        masks_avx512,
-        compact_avx512
-    );
-}
+mod x86;
 
 /// The number of mask words [`hit_masks`] writes for `n_angles` angles.
 pub(crate) fn n_mask_words(n_angles: usize) -> usize {
@@ -532,12 +346,13 @@ pub(crate) fn n_mask_words(n_angles: usize) -> usize {
 pub(crate) fn hit_masks(angles: &[f64], prepared: &Prepared, masks: &mut [u64], isa: Isa) -> Result<usize, usize> {
     match isa.level() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: an `Isa` holds `Avx512` only if `SimdLevel::detect` found
-        // AVX-512 F/BW/VL/DQ/CD, AVX2, FMA, BMI1 and POPCNT on this CPU at run time.
+        // SAFETY: an `Isa` holds `Avx512` only if `x86::supported` found
+        // AVX-512 F/BW/CD/DQ/VL, AVX2, FMA, BMI1 and POPCNT on this CPU at run
+        // time: the features `x86::masks_avx512` enables.
         SimdLevel::Avx512 => unsafe { x86::masks_avx512(angles, prepared, masks) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: an `Isa` holds `Avx2` only if `SimdLevel::detect` found AVX2,
-        // BMI1 and POPCNT on this CPU at run time.
+        // SAFETY: an `Isa` holds `Avx2` only if `x86::supported` found AVX2,
+        // FMA, BMI1 and POPCNT on this CPU at run time.
         SimdLevel::Avx2 => unsafe { x86::masks_avx2(angles, prepared, masks) },
         _ => masks_generic(angles, prepared, masks),
     }
@@ -560,6 +375,28 @@ pub(crate) fn compact(masks: &[u64], index_offset: usize, out: &mut [usize], isa
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn effective_level_never_exceeds_the_detected_one() {
+        let detected = SimdLevel::detect();
+        assert_ne!(detected, SimdLevel::Auto);
+        assert!(detected <= SimdLevel::supported());
+        assert_eq!(SimdLevel::Auto.effective(), detected);
+        assert_eq!(SimdLevel::Portable.effective(), SimdLevel::Portable);
+        for level in [SimdLevel::Portable, SimdLevel::Avx2, SimdLevel::Avx512] {
+            assert_eq!(level.effective(), level.min(detected));
+        }
+    }
+
+    #[test]
+    fn the_environment_caps_the_level_by_name() {
+        for level in [SimdLevel::Portable, SimdLevel::Avx2, SimdLevel::Avx512] {
+            assert_eq!(SimdLevel::from_env(Some(level.name())), level);
+        }
+        assert_eq!(SimdLevel::from_env(Some(" avx2\n")), SimdLevel::Avx2);
+        assert_eq!(SimdLevel::from_env(None), SimdLevel::Avx512);
+        assert_eq!(SimdLevel::from_env(Some("sse9")), SimdLevel::Avx512);
+    }
 
     /// The centered test must agree with the two comparisons on every double
     /// near the bounds, the center, and far away.

@@ -2,15 +2,17 @@
 //!
 //! `cargo bench -p homodyne-kernels`. The naive rows are the plain Rust
 //! versions (two-pass correlation, plain loop chi-squared) for ratios within
-//! one run; `bench/peers/kernels_peers.py` times numpy and numba on the same
-//! shapes.
+//! one run; each `*_read_limit` row reads the same bytes once (a vectorised
+//! sum, on both cores where the kernel uses both), the least any kernel over
+//! them can cost; `bench/peers/kernels_peers.py` times numpy and numba on
+//! the same shapes.
 
 use divan::Bencher;
 use homodyne_kernels::{
     ChiSquaredObjective, FlowMode, ModelConfig, ObjectiveConfig, SigmaRule, SincConvention, c2_theory,
     chi_squared_batch, fast_chi_squared, fast_correlation,
 };
-use homodyne_testkit::{PinnedPool, uniform};
+use homodyne_testkit::{PinnedPool, read_once, read_once_parallel, uniform};
 use ndarray::{Array2, Array3};
 
 fn main() {
@@ -33,6 +35,24 @@ fn correlation(bencher: Bencher<'_, '_>, n_points: usize) {
         Some(pool) => pool.run(|| fast_correlation(divan::black_box(&x), &y)),
         None => fast_correlation(divan::black_box(&x), &y),
     });
+}
+
+/// Reads `arrays` once, on `pool` (both cores) from 2^18 values a side, as the kernels do.
+fn read_limit(bencher: Bencher<'_, '_>, arrays: &[&[f64]]) {
+    let n_values: usize = arrays.iter().map(|values| values.len()).sum();
+    let pool = (arrays[0].len() >= 1 << 18).then(PinnedPool::new);
+    bencher.counter(divan::counter::BytesCount::new(n_values * size_of::<f64>())).bench_local(|| match &pool {
+        Some(pool) => {
+            pool.run(|| arrays.iter().map(|values| read_once_parallel(divan::black_box(values))).sum::<f64>())
+        }
+        None => arrays.iter().map(|values| read_once(divan::black_box(values))).sum::<f64>(),
+    });
+}
+
+#[divan::bench(args = [100, 1_000, 10_000, 1_000_000])]
+fn correlation_read_limit(bencher: Bencher<'_, '_>, n_points: usize) {
+    let (x, y) = correlated_pair(n_points);
+    read_limit(bencher, &[&x, &y]);
 }
 
 /// The textbook two-pass Pearson in plain Rust, the baseline of our own kernel.
@@ -71,6 +91,12 @@ fn chi_squared(bencher: Bencher<'_, '_>, n_points: usize) {
     });
 }
 
+#[divan::bench(args = [1_000, 1_000_000])]
+fn chi_squared_read_limit(bencher: Bencher<'_, '_>, n_points: usize) {
+    let (observed, expected) = chi2_pair(n_points);
+    read_limit(bencher, &[&observed, &expected]);
+}
+
 #[divan::bench(args = [1_000_000])]
 fn chi_squared_naive(bencher: Bencher<'_, '_>, n_points: usize) {
     let (observed, expected) = chi2_pair(n_points);
@@ -86,6 +112,12 @@ fn chi_squared_batch_23x1m(bencher: Bencher<'_, '_>) {
     let expected = Array2::from_shape_vec((23, 1_000_000), expected).expect("shape");
     let pool = PinnedPool::new();
     bencher.bench_local(|| pool.run(|| chi_squared_batch(divan::black_box(observed.view()), expected.view())));
+}
+
+#[divan::bench(sample_count = 20)]
+fn chi_squared_batch_23x1m_read_limit(bencher: Bencher<'_, '_>) {
+    let (observed, expected) = chi2_pair(23 * 1_000_000);
+    read_limit(bencher, &[&observed, &expected]);
 }
 
 const TRUE_PARAMS: [f64; 7] = [2e4, 0.3, 50.0, 2e-4, 0.25, 5e-5, 2.0];
@@ -126,4 +158,27 @@ fn objective(bencher: Bencher<'_, '_>, (n_angles, n_frames): (usize, usize)) {
     bencher
         .counter(divan::counter::ItemsCount::new(n_angles * n_frames * n_frames))
         .bench_local(|| pool.run(|| objective.evaluate_into(divan::black_box(&TRUE_PARAMS), &mut value)));
+}
+
+/// Building the objective (sigma and the data sums per angle), which users
+/// who fit many data sets do once per data set: beside `objective`, one
+/// evaluation at the same size.
+#[divan::bench(args = [(5, 50), (23, 200), (23, 1000), (23, 3000)], sample_count = 10)]
+fn objective_new(bencher: Bencher<'_, '_>, (n_angles, n_frames): (usize, usize)) {
+    let (data, phi) = experiment(n_angles, n_frames);
+    let selected: Vec<usize> = (0..n_angles).collect();
+    let config = ObjectiveConfig { model: model(n_frames), sigma: SigmaRule::default() };
+    let pool = PinnedPool::new();
+    bencher.counter(divan::counter::ItemsCount::new(n_angles * n_frames * n_frames)).bench_local(|| {
+        pool.run(|| {
+            ChiSquaredObjective::new(divan::black_box(data.view()), &phi, &selected, config).map(|o| o.sigmas())
+        })
+    });
+}
+
+#[divan::bench(args = [(5, 50), (23, 200), (23, 1000), (23, 3000)], sample_count = 10)]
+fn objective_read_limit(bencher: Bencher<'_, '_>, (n_angles, n_frames): (usize, usize)) {
+    let (data, _) = experiment(n_angles, n_frames);
+    let values = data.as_slice().expect("standard layout");
+    read_limit(bencher, &[values]);
 }

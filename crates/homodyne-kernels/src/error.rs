@@ -62,6 +62,13 @@ pub enum KernelError {
         /// What it must satisfy.
         requirement: &'static str,
     },
+    /// An array too large to allocate (its size overflows, or the allocation failed).
+    TooLarge {
+        /// What was to be allocated.
+        what: &'static str,
+        /// Its shape.
+        shape: Vec<usize>,
+    },
     /// An angle index that does not exist.
     AngleIndexOutOfRange {
         /// The index.
@@ -103,6 +110,9 @@ impl fmt::Display for KernelError {
             }
             KernelError::InvalidParameter { name, value, requirement } => {
                 write!(f, "parameter {name} = {value} is invalid: it must be {requirement}")
+            }
+            KernelError::TooLarge { what, shape } => {
+                write!(f, "{what} of shape {shape:?} is too large to allocate")
             }
             KernelError::AngleIndexOutOfRange { index, n_angles } => {
                 write!(f, "angle index {index} is out of range for {n_angles} angles")

@@ -47,14 +47,15 @@
 //! # Environment
 //!
 //! `HOMODYNE_SIMD=portable|avx2|avx512` caps the instruction set the kernels
-//! use (read once per process), to compare the compiled copies on one machine.
+//! use (read once per process), to compare the compiled copies on one
+//! machine; `homodyne-angles` honours the same variable. See
+//! [`SimdLevel::detect`].
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
 mod error;
 mod model;
 mod objective;
-#[allow(unsafe_code)]
 mod simd;
 mod stats;
 mod sum;
@@ -67,6 +68,7 @@ pub use model::{
     time_integral_matrix, time_integral_matrix_into,
 };
 pub use objective::{AngleFit, ChiSquaredObjective, ObjectiveConfig, ObjectiveValue, SigmaRule};
+pub use simd::SimdLevel;
 pub use stats::{
     ChiSquared, chi_squared_batch, chi_squared_batch_into, chi_squared_weighted, chi_squared_weighted_with_dof,
     correlation_matrix, fast_chi_squared, fast_correlation,

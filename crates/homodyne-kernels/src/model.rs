@@ -186,9 +186,31 @@ pub(crate) fn cumulative_sum_into(rate: &[f64], out: &mut [f64]) {
 /// The time-integral matrix of a rate: `M[i][j] = |c_i - c_j|` with `c` the
 /// cumulative sum of `rate` (no `dt` factor, as in v1). Symmetric, zero diagonal.
 pub fn time_integral_matrix(rate: &[f64]) -> Result<Array2<f64>, KernelError> {
-    let mut out = Array2::zeros((rate.len(), rate.len()));
+    let mut out = zeros_checked("time integral matrix", [rate.len(), rate.len()])?;
     time_integral_matrix_into(rate, out.view_mut())?;
     Ok(out)
+}
+
+/// A zero-filled array of `shape`, or [`KernelError::TooLarge`] when its size
+/// overflows or the allocation fails: validated sizes from users (a huge
+/// `n_frames`) must be an error, not an abort.
+fn zeros_checked<D: ndarray::Dimension, const RANK: usize>(
+    what: &'static str,
+    shape: [usize; RANK],
+) -> Result<ndarray::Array<f64, D>, KernelError>
+where
+    [usize; RANK]: ndarray::IntoDimension<Dim = D>,
+{
+    let too_large = || KernelError::TooLarge { what, shape: shape.to_vec() };
+    let len = shape
+        .iter()
+        .try_fold(1usize, |product, &extent| product.checked_mul(extent))
+        .filter(|&len| len <= isize::MAX as usize / size_of::<f64>())
+        .ok_or_else(too_large)?;
+    let mut values = Vec::new();
+    values.try_reserve_exact(len).map_err(|_| too_large())?;
+    values.resize(len, 0.0);
+    ndarray::Array::from_shape_vec(shape, values).map_err(|_| too_large())
 }
 
 /// [`time_integral_matrix`] into the caller's `(N, N)` buffer.
@@ -275,10 +297,25 @@ pub(crate) fn shear_cosine(phi0_deg: f64, phi_deg: f64) -> f64 {
 
 /// The model correlation `c2_theory[a][i][j] = (sinc^2 * g1)^2` for every
 /// angle `phi_deg[a]`, shape `(A, N, N)`: the v1 pipeline, materialised.
+///
+/// # Errors
+/// As [`c2_theory_into`], checked before anything is allocated, and
+/// [`KernelError::TooLarge`] when `(A, N, N)` doubles cannot be allocated.
 pub fn c2_theory(params: &[f64], phi_deg: &[f64], config: &ModelConfig) -> Result<Array3<f64>, KernelError> {
-    let mut theory = Array3::zeros((phi_deg.len(), config.n_frames, config.n_frames));
+    validate_model_inputs(params, phi_deg, config)?;
+    let mut theory: Array3<f64> = zeros_checked("c2_theory", [phi_deg.len(), config.n_frames, config.n_frames])?;
     c2_theory_into(params, phi_deg, config, theory.view_mut())?;
     Ok(theory)
+}
+
+/// The checks of the model's inputs that need no allocation.
+fn validate_model_inputs(params: &[f64], phi_deg: &[f64], config: &ModelConfig) -> Result<(), KernelError> {
+    config.validate()?;
+    validate_params(params, config.mode)?;
+    if let Some(index) = phi_deg.iter().position(|value| !value.is_finite()) {
+        return Err(KernelError::NonFinite { what: "phi_deg", index: vec![index], value: phi_deg[index] });
+    }
+    Ok(())
 }
 
 /// [`c2_theory`] into the caller's `(A, N, N)` buffer.
@@ -288,11 +325,7 @@ pub fn c2_theory_into(
     config: &ModelConfig,
     mut theory: ArrayViewMut3<'_, f64>,
 ) -> Result<(), KernelError> {
-    config.validate()?;
-    validate_params(params, config.mode)?;
-    if let Some(index) = phi_deg.iter().position(|value| !value.is_finite()) {
-        return Err(KernelError::NonFinite { what: "phi_deg", index: vec![index], value: phi_deg[index] });
-    }
+    validate_model_inputs(params, phi_deg, config)?;
     let expected_shape = [phi_deg.len(), config.n_frames, config.n_frames];
     if theory.shape() != expected_shape {
         return Err(KernelError::LengthMismatch {
@@ -300,6 +333,10 @@ pub fn c2_theory_into(
             left: theory.shape().to_vec(),
             right: expected_shape.to_vec(),
         });
+    }
+    if phi_deg.is_empty() {
+        // Nothing to fill; the (N, N) intermediates below could be larger than the output.
+        return Ok(());
     }
     let time = time_grid(config.n_frames, config.dt);
     let diffusion = diffusion_coefficient(&time, params[0], params[1], params[2])?;

@@ -49,13 +49,14 @@ use crate::model::{
     ModelConfig, SincConvention, cumulative_sum_into, diffusion_coefficient_into, shear_cosine, shear_is_off,
     shear_rate_into, solve_scaling_from_sums, time_grid, validate_params,
 };
-use crate::simd::multiversion;
-use crate::simd::{Isa, mul_add};
-use crate::sum::{CompensatedLanes, DoubleDouble, two_product, two_product_with, two_sum};
+use crate::simd::Isa;
+use crate::sum::DoubleDouble;
 
-/// Side of the square blocks the data are read in, and the lane count of the
-/// block kernel.
-const BLOCK: usize = 16;
+mod avx512;
+mod block;
+mod moments;
+
+use block::{BLOCK, BlockContext, ShearFactors, block_row_sums};
 
 /// One angle's rows of theta, sin theta and cos theta, with the angle.
 type ShearRow<'r> = (((&'r mut [f64], &'r mut [f64]), &'r mut [f64]), &'r AngleData);
@@ -69,14 +70,6 @@ const PARALLEL_MIN_POINTS: usize = 1 << 18;
 /// of `k (c_N - c_0)` the factorised `a_j * b_i` keeps full precision.
 const MAX_FACTOR_EXPONENT: f64 = 700.0;
 
-/// `exp(-746)` rounds to zero: a block whose smallest exponent exceeds this
-/// contributes nothing.
-const UNDERFLOW_EXPONENT: f64 = 746.0;
-
-/// Below this `|theta_j - theta_i|` the series of `sin(d) / d` replaces the
-/// quotient; its truncation error there is below 1e-27.
-const SERIES_LIMIT: f64 = 1e-2;
-
 /// How sigma, the per-angle uncertainty, is derived from the data (v1:
 /// `max(0.1 * std(E), 1e-10)`, population standard deviation over all points).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -85,6 +78,21 @@ pub struct SigmaRule {
     pub factor: f64,
     /// Lower bound of sigma.
     pub minimum: f64,
+}
+
+impl SigmaRule {
+    /// `factor` finite and not negative, `minimum` finite and positive.
+    fn validate(&self) -> Result<(), KernelError> {
+        if !(self.factor.is_finite() && self.factor >= 0.0) {
+            let requirement = "finite and not negative";
+            return Err(KernelError::InvalidParameter { name: "sigma factor", value: self.factor, requirement });
+        }
+        if !(self.minimum.is_finite() && self.minimum > 0.0) {
+            let requirement = "finite and positive";
+            return Err(KernelError::InvalidParameter { name: "sigma minimum", value: self.minimum, requirement });
+        }
+        Ok(())
+    }
 }
 
 impl Default for SigmaRule {
@@ -238,15 +246,7 @@ impl<'a> ChiSquaredObjective<'a> {
         if selected_angles.is_empty() {
             return Err(KernelError::TooFewPoints { what: "selected angles", needed: 1, got: 0 });
         }
-        for (name, value, requirement) in [
-            ("sigma factor", config.sigma.factor, "finite and not negative"),
-            ("sigma minimum", config.sigma.minimum, "finite and positive"),
-        ] {
-            let valid = value.is_finite() && value >= 0.0 && (name == "sigma factor" || value > 0.0);
-            if !valid {
-                return Err(KernelError::InvalidParameter { name, value, requirement });
-            }
-        }
+        config.sigma.validate()?;
         let c2_exp: Cow<'a, [f64]> = match c2_exp.to_slice() {
             Some(slice) => Cow::Borrowed(slice),
             // Iteration is in logical (row-major) order whatever the strides.
@@ -254,7 +254,7 @@ impl<'a> ChiSquaredObjective<'a> {
         };
         let data: &[f64] = &c2_exp;
         let n_points = n_frames * n_frames;
-        let mut angles = Vec::with_capacity(selected_angles.len());
+        let mut slices = Vec::with_capacity(selected_angles.len());
         for &angle_idx in selected_angles {
             if angle_idx >= phi_deg.len() {
                 return Err(KernelError::AngleIndexOutOfRange { index: angle_idx, n_angles: phi_deg.len() });
@@ -263,15 +263,41 @@ impl<'a> ChiSquaredObjective<'a> {
             if !phi.is_finite() {
                 return Err(KernelError::NonFinite { what: "phi_deg", index: vec![angle_idx], value: phi });
             }
-            let values = &data[angle_idx * n_points..(angle_idx + 1) * n_points];
-            if let Some(flat) = values.iter().position(|value| !value.is_finite()) {
-                return Err(KernelError::NonFinite {
-                    what: "c2_exp",
-                    index: vec![angle_idx, flat / n_frames, flat % n_frames],
-                    value: values[flat],
+            slices.push(&data[angle_idx * n_points..(angle_idx + 1) * n_points]);
+        }
+        let isa = Isa::detect();
+        let parallel = selected_angles.len() * n_points >= PARALLEL_MIN_POINTS;
+        let sums = moments::data_sums(isa, &slices, parallel);
+        let mut angles = Vec::with_capacity(selected_angles.len());
+        for ((&angle_idx, values), sums) in selected_angles.iter().zip(&slices).zip(sums) {
+            // Rare: find the bad value only when the sums say there is one.
+            if !sums.is_finite() {
+                return Err(match values.iter().position(|value| !value.is_finite()) {
+                    Some(flat) => KernelError::NonFinite {
+                        what: "c2_exp",
+                        index: vec![angle_idx, flat / n_frames, flat % n_frames],
+                        value: values[flat],
+                    },
+                    // Finite values whose squares overflow (beyond 1e154).
+                    None => KernelError::NonFinite {
+                        what: "sum of squares of c2_exp",
+                        index: vec![angle_idx],
+                        value: sums.squares.to_f64(),
+                    },
                 });
             }
-            angles.push(angle_data(angle_idx, phi, values, n_frames, config.sigma));
+            let trace = (0..n_frames).fold(DoubleDouble::default(), |trace, frame| {
+                trace.add(DoubleDouble::from_f64(values[frame * n_frames + frame]))
+            });
+            let std = sums.std(n_points);
+            angles.push(AngleData {
+                angle_idx,
+                phi_deg: phi_deg[angle_idx],
+                sigma: (config.sigma.factor * std).max(config.sigma.minimum),
+                sum_e: sums.sum,
+                sum_ee: sums.squares,
+                trace,
+            });
         }
         Ok(ChiSquaredObjective {
             time: time_grid(n_frames, config.model.dt),
@@ -279,7 +305,7 @@ impl<'a> ChiSquaredObjective<'a> {
             n_frames,
             config,
             angles,
-            isa: Isa::detect(),
+            isa,
             scratch: Mutex::new(None),
         })
     }
@@ -317,7 +343,7 @@ impl<'a> ChiSquaredObjective<'a> {
 
     // One evaluation in phases (factors, fused pass, per-angle fits), kept in
     // one place so that they read in order.
-    #[allow(clippy::too_many_lines)]
+    #[expect(clippy::too_many_lines, reason = "the phases of one evaluation read in order in one place")]
     fn evaluate_with(
         &self,
         params: &[f64],
@@ -424,14 +450,8 @@ impl<'a> ChiSquaredObjective<'a> {
                 cos_theta: &cos_theta[angle_range],
             };
             let angle_data = &data[angle_idx * n_points..(angle_idx + 1) * n_points];
-            #[cfg(target_arch = "x86_64")]
-            if factorised && isa.level() == crate::simd::Level::Avx512 {
-                // SAFETY: an `Isa` at the AVX-512 level exists only if
-                // `Isa::available` found AVX-512 F/DQ and FMA on this CPU at run time.
-                #[allow(unsafe_code)]
-                unsafe {
-                    *partial = avx512::row_strip_sums(&context, &shear_factors, angle_data, block_row);
-                }
+            if let Some(sums) = avx512::row_strip_sums(isa, &context, &shear_factors, angle_data, block_row) {
+                *partial = sums;
                 return;
             }
             *partial = block_row_sums(isa, &context, &shear_factors, angle_data, block_row);
@@ -478,7 +498,7 @@ impl<'a> ChiSquaredObjective<'a> {
 
 /// `sum (E - c T - o)^2` from the sums, in double-double: the terms cancel to
 /// the noise level of the data.
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments, reason = "the closed form's terms, each a sum of the data or the theory")]
 fn residual_sum(
     n_points: f64,
     contrast: f64,
@@ -514,487 +534,6 @@ fn summarize(out: &mut ObjectiveValue, total_dof: usize) {
     out.uncertainty = spread / n.sqrt();
     out.chi2_total = out.angles.iter().map(|angle| angle.chi2).sum();
     out.degrees_of_freedom = total_dof;
-}
-
-fn angle_data(angle_idx: usize, phi_deg: f64, values: &[f64], n_frames: usize, rule: SigmaRule) -> AngleData {
-    let mut sum_e = CompensatedLanes::default();
-    let mut sum_ee = CompensatedLanes::default();
-    for &value in values {
-        sum_e.add_one(value);
-        let (square, error) = two_product(value, value);
-        sum_ee.add_one_exact(square, error);
-    }
-    let mut trace = CompensatedLanes::default();
-    for frame in 0..n_frames {
-        trace.add_one(values[frame * n_frames + frame]);
-    }
-    // Two-pass population standard deviation, as numpy's `std`.
-    let mean = sum_e.total().to_f64() / values.len() as f64;
-    let mut squared_deviations = CompensatedLanes::default();
-    for &value in values {
-        squared_deviations.add_one((value - mean) * (value - mean));
-    }
-    let std = (squared_deviations.total().to_f64() / values.len() as f64).sqrt();
-    AngleData {
-        angle_idx,
-        phi_deg,
-        sigma: (rule.factor * std).max(rule.minimum),
-        sum_e: sum_e.total(),
-        sum_ee: sum_ee.total(),
-        trace: trace.total(),
-    }
-}
-
-/// Angle-independent inputs of the block kernel.
-struct BlockContext<'s> {
-    n_frames: usize,
-    /// `a_j * b_i` (true) or one `exp` per element from the cumulative sums (false).
-    factorised: bool,
-    shear: bool,
-    decay: f64,
-    column_factor: &'s [f64],
-    row_factor: &'s [f64],
-}
-
-/// Per-angle shear inputs: theta and its sine and cosine per frame.
-struct ShearFactors<'s> {
-    theta: &'s [f64],
-    sin_theta: &'s [f64],
-    cos_theta: &'s [f64],
-}
-
-/// Off-diagonal sums of one block row of one angle, from its strict upper
-/// triangle: `sum T`, `sum T^2` (each twice the triangle's) and
-/// `sum T (E_ij + E_ji)`.
-fn block_row_sums(
-    isa: Isa,
-    context: &BlockContext<'_>,
-    shear: &ShearFactors<'_>,
-    data: &[f64],
-    block_row: usize,
-) -> [DoubleDouble; 3] {
-    let n = context.n_frames;
-    let n_blocks = n.div_ceil(BLOCK);
-    let row_start = block_row * BLOCK;
-    let valid_rows = n.saturating_sub(row_start).min(BLOCK);
-    // Fixed-size blocks of the padded per-frame arrays: with the length in the
-    // type, the kernel has no bounds checks and vectorises.
-    let column_factor = context.column_factor.as_chunks::<BLOCK>().0;
-    let row_factor = context.row_factor.as_chunks::<BLOCK>().0;
-    let theta = shear.theta.as_chunks::<BLOCK>().0;
-    let sin_theta = shear.sin_theta.as_chunks::<BLOCK>().0;
-    let cos_theta = shear.cos_theta.as_chunks::<BLOCK>().0;
-    let mut lanes = [CompensatedLanes::default(); 3];
-    let mut upper = [[0.0; BLOCK]; BLOCK];
-    let mut lower_transposed = [[0.0; BLOCK]; BLOCK];
-    for block_col in block_row..n_blocks {
-        let col_start = block_col * BLOCK;
-        if !context.factorised {
-            // Skip blocks where every element's exponent underflows.
-            let nearest_col = column_factor[block_col][0];
-            let farthest_row = row_factor[block_row][valid_rows - 1];
-            if context.decay * (nearest_col - farthest_row) > UNDERFLOW_EXPONENT {
-                break;
-            }
-        }
-        let valid_cols = (n - col_start).min(BLOCK);
-        let factors = BlockFactors {
-            column_factor: &column_factor[block_col],
-            row_factor: &row_factor[block_row],
-            column_theta: &theta[block_col],
-            column_sin: &sin_theta[block_col],
-            column_cos: &cos_theta[block_col],
-            row_theta: &theta[block_row],
-            row_sin: &sin_theta[block_row],
-            row_cos: &cos_theta[block_row],
-            diagonal_block: block_col == block_row,
-            valid_rows,
-        };
-        if valid_rows == BLOCK && valid_cols == BLOCK {
-            // Interior block: E[rows][cols] row by row, E[cols][rows] through a
-            // transpose of fixed-size arrays (no bounds checks, no zero fill).
-            let mut lower = [[0.0; BLOCK]; BLOCK];
-            for (offset, (upper_row, lower_row)) in upper.iter_mut().zip(&mut lower).enumerate() {
-                let upper_start = (row_start + offset) * n + col_start;
-                upper_row.copy_from_slice(&data[upper_start..upper_start + BLOCK]);
-                let lower_start = (col_start + offset) * n + row_start;
-                lower_row.copy_from_slice(&data[lower_start..lower_start + BLOCK]);
-            }
-            for (row, transposed_row) in lower_transposed.iter_mut().enumerate() {
-                for (col, value) in transposed_row.iter_mut().enumerate() {
-                    *value = lower[col][row];
-                }
-            }
-        } else {
-            // Edge block: zeros outside the matrix.
-            for (row, upper_row) in upper.iter_mut().enumerate() {
-                upper_row.fill(0.0);
-                if row < valid_rows {
-                    let start = (row_start + row) * n + col_start;
-                    upper_row[..valid_cols].copy_from_slice(&data[start..start + valid_cols]);
-                }
-            }
-            for row in &mut lower_transposed {
-                row.fill(0.0);
-            }
-            for col in 0..valid_cols {
-                let start = (col_start + col) * n + row_start;
-                for (transposed_row, &value) in lower_transposed.iter_mut().zip(&data[start..start + valid_rows]) {
-                    transposed_row[col] = value;
-                }
-            }
-        }
-        block_sums(
-            isa,
-            &mut lanes,
-            context.factorised,
-            context.shear,
-            context.decay,
-            &BlockInputs { factors, upper: &upper, lower_transposed: &lower_transposed },
-        );
-    }
-    let two = DoubleDouble::from_f64(2.0);
-    let [sum_t, sum_tt, sum_te] = lanes.map(|lane| lane.total());
-    [sum_t.mul(two), sum_tt.mul(two), sum_te]
-}
-
-/// Per-frame inputs of one 16 x 16 block.
-#[derive(Clone, Copy)]
-struct BlockFactors<'s> {
-    column_factor: &'s [f64; BLOCK],
-    row_factor: &'s [f64; BLOCK],
-    column_theta: &'s [f64; BLOCK],
-    column_sin: &'s [f64; BLOCK],
-    column_cos: &'s [f64; BLOCK],
-    row_theta: &'s [f64; BLOCK],
-    row_sin: &'s [f64; BLOCK],
-    row_cos: &'s [f64; BLOCK],
-    diagonal_block: bool,
-    valid_rows: usize,
-}
-
-/// Inputs of one 16 x 16 block, with its data copied (and transposed) into buffers.
-#[derive(Clone, Copy)]
-struct BlockInputs<'s> {
-    factors: BlockFactors<'s>,
-    upper: &'s [[f64; BLOCK]; BLOCK],
-    lower_transposed: &'s [[f64; BLOCK]; BLOCK],
-}
-
-/// `sinc(d) = sin(d) / d` from its series, for `|d| < SERIES_LIMIT`.
-#[inline(always)]
-fn sinc_series<const FMA: bool>(d: f64) -> f64 {
-    let d2 = d * d;
-    // 1 - d^2/6 + d^4/120 - d^6/5040 + d^8/362880
-    let poly = mul_add::<FMA>(d2, 1.0 / 362_880.0, -1.0 / 5040.0);
-    let poly = mul_add::<FMA>(d2, poly, 1.0 / 120.0);
-    let poly = mul_add::<FMA>(d2, poly, -1.0 / 6.0);
-    mul_add::<FMA>(d2, poly, 1.0)
-}
-
-/// Lanes of the register-resident accumulators: one AVX-512 vector.
-const HALF: usize = BLOCK / 2;
-
-/// A `[f64; HALF]` from `values[offset..offset + HALF]`.
-#[inline(always)]
-fn half(values: &[f64; BLOCK], offset: usize) -> [f64; HALF] {
-    std::array::from_fn(|lane| values[offset + lane])
-}
-
-multiversion! {
-    /// Adds, per lane (column in the block), the block's strict upper triangle
-    /// to `sum T`, `sum T^2` and `sum T (E_ij + E_ji)`. The products and the
-    /// data sums are added with their exact rounding errors: the closed-form
-    /// residual cancels by about `(signal / noise)^2`, so anything less loses
-    /// digits on clean data.
-    ///
-    /// The block is processed as two halves of 8 columns, rows innermost, with
-    /// the column inputs and the accumulators in local arrays that stay in
-    /// vector registers for the whole half.
-    fn block_sums_generic(
-        sums: &mut [CompensatedLanes; 3],
-        factorised: bool,
-        shear: bool,
-        decay: f64,
-        inputs: BlockInputs<'_>,
-    ) -> () {
-        for offset in [0, HALF] {
-            let column_factor = half(inputs.factors.column_factor, offset);
-            let column_theta = half(inputs.factors.column_theta, offset);
-            let column_sin = half(inputs.factors.column_sin, offset);
-            let column_cos = half(inputs.factors.column_cos, offset);
-            let mut hi = [[0.0; HALF]; 3];
-            let mut lo = [[0.0; HALF]; 3];
-            for row in 0..inputs.factors.valid_rows.min(BLOCK) {
-                let mut g1 = [0.0; HALF];
-                if factorised {
-                    for lane in 0..HALF {
-                        g1[lane] = column_factor[lane] * inputs.factors.row_factor[row];
-                    }
-                } else {
-                    for lane in 0..HALF {
-                        // Padding columns hold 0 here; their data are 0 too.
-                        let exponent = decay * (column_factor[lane] - inputs.factors.row_factor[row]);
-                        g1[lane] = if exponent >= 0.0 { (-exponent).exp() } else { 0.0 };
-                    }
-                }
-                let (theta_i, sin_i, cos_i) = (inputs.factors.row_theta[row], inputs.factors.row_sin[row], inputs.factors.row_cos[row]);
-                let upper = half(&inputs.upper[row], offset);
-                let lower = half(&inputs.lower_transposed[row], offset);
-                for lane in 0..HALF {
-                    let theory = if shear {
-                        let d = column_theta[lane] - theta_i;
-                        let sine = mul_add::<FMA>(column_sin[lane], cos_i, -(column_cos[lane] * sin_i));
-                        // Both forms, then a select: a branch would stop vectorisation.
-                        let near = d.abs() < SERIES_LIMIT;
-                        let quotient = sine / if near { 1.0 } else { d };
-                        let sinc = if near { sinc_series::<FMA>(d) } else { quotient };
-                        let damped = sinc * sinc * g1[lane];
-                        damped * damped
-                    } else {
-                        g1[lane] * g1[lane]
-                    };
-                    // Strict upper triangle only: the diagonal is added exactly later.
-                    let keep = !inputs.factors.diagonal_block || offset + lane > row;
-                    let t = if keep { theory } else { 0.0 };
-                    let (data_sum, data_error) = two_sum(upper[lane], lower[lane]);
-                    let (product, product_error) = two_product_with::<FMA>(t, data_sum);
-                    let (square, square_error) = two_product_with::<FMA>(t, t);
-                    let terms = [(t, 0.0), (square, square_error), (product, mul_add::<FMA>(t, data_error, product_error))];
-                    for (sum_idx, (value, error)) in terms.into_iter().enumerate() {
-                        let (new_hi, rounding) = two_sum(hi[sum_idx][lane], value);
-                        hi[sum_idx][lane] = new_hi;
-                        lo[sum_idx][lane] += rounding + error;
-                    }
-                }
-            }
-            for (sum, (hi, lo)) in sums.iter_mut().zip(hi.iter().zip(&lo)) {
-                sum.add_exact_at(offset, hi, lo);
-            }
-        }
-    }
-}
-
-/// Runs the generic block kernel compiled for `isa`.
-fn block_sums(
-    isa: Isa,
-    sums: &mut [CompensatedLanes; 3],
-    factorised: bool,
-    shear: bool,
-    decay: f64,
-    inputs: &BlockInputs<'_>,
-) {
-    block_sums_generic(isa, sums, factorised, shear, decay, *inputs);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[allow(unsafe_code)]
-mod avx512 {
-    //! The AVX-512 kernel, written with intrinsics: whole rows, in order.
-
-    use std::arch::x86_64::{
-        __m512d, _CMP_LT_OQ, _mm512_abs_pd, _mm512_add_pd, _mm512_cmp_pd_mask, _mm512_div_pd, _mm512_fmadd_pd,
-        _mm512_fmsub_pd, _mm512_loadu_pd, _mm512_mask_blend_pd, _mm512_maskz_loadu_pd, _mm512_mul_pd, _mm512_set1_pd,
-        _mm512_setzero_pd, _mm512_storeu_pd, _mm512_sub_pd,
-    };
-
-    use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-
-    use super::{BLOCK, BlockContext, HALF, SERIES_LIMIT, ShearFactors};
-
-    /// How far ahead in a row the data are prefetched, in doubles (1 KiB).
-    /// The rows are read in order, yet on the test machine the explicit
-    /// prefetch cut the time at (23, 1000) from 20.9 to 15.0 ms: without it
-    /// the kernel waits for memory instead of overlapping it with arithmetic.
-    const PREFETCH_AHEAD: usize = 128;
-    use crate::sum::CompensatedLanes;
-    use crate::sum::DoubleDouble;
-
-    /// `hi + lo += value + error` with the rounding of `hi + value` kept exactly (TwoSum).
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    fn accumulate(hi: &mut __m512d, lo: &mut __m512d, value: __m512d, error: __m512d) {
-        let sum = _mm512_add_pd(*hi, value);
-        let value_virtual = _mm512_sub_pd(sum, *hi);
-        let hi_virtual = _mm512_sub_pd(sum, value_virtual);
-        let rounding = _mm512_add_pd(_mm512_sub_pd(*hi, hi_virtual), _mm512_sub_pd(value, value_virtual));
-        *lo = _mm512_add_pd(*lo, _mm512_add_pd(rounding, error));
-        *hi = sum;
-    }
-
-    /// The off-diagonal sums of the rows of one block row, computed row by
-    /// row over whole rows: the theory is evaluated for both triangles (twice
-    /// the arithmetic of the symmetric block kernel), but the data stream
-    /// through in order. Reading the mirror triangle column-wise costs far
-    /// more once the data outgrow the caches: its rows are a page apart,
-    /// which defeats the prefetchers and the TLB.
-    #[target_feature(enable = "avx512f,avx512dq,fma")]
-    pub(super) fn row_strip_sums(
-        context: &BlockContext<'_>,
-        shear: &ShearFactors<'_>,
-        data: &[f64],
-        block_row: usize,
-    ) -> [DoubleDouble; 3] {
-        let n = context.n_frames;
-        let mut lanes = [CompensatedLanes::default(); 3];
-        for row in block_row * BLOCK..((block_row + 1) * BLOCK).min(n) {
-            let data_row = &data[row * n..(row + 1) * n];
-            let mut sums = RowSums::new();
-            // exp(-k |c_q - c_p|) is b_q a_p left of the diagonal and a_q b_p
-            // right of it; the diagonal itself (T = 1) is added exactly later.
-            let left = Segment { factors: context.row_factor, scale: context.column_factor[row], end: row };
-            let right = Segment { factors: context.column_factor, scale: context.row_factor[row], end: n };
-            sums.add_segment::<false>(context.shear, shear, row, data_row, &left, 0);
-            sums.add_segment::<true>(context.shear, shear, row, data_row, &right, row + 1);
-            sums.store_into(&mut lanes);
-        }
-        // `sum T` and `sum T^2` were taken over the upper triangle only.
-        let two = DoubleDouble::from_f64(2.0);
-        let [sum_t, sum_tt, sum_te] = lanes.map(|lane| lane.total());
-        [sum_t.mul(two), sum_tt.mul(two), sum_te]
-    }
-
-    /// A stretch of a row: `g1 = factors[q] * scale` for `q < end`.
-    struct Segment<'s> {
-        factors: &'s [f64],
-        scale: f64,
-        end: usize,
-    }
-
-    /// Exact running sums of `T`, `T^2` and `T E` over one row, per lane.
-    struct RowSums {
-        t: (__m512d, __m512d),
-        tt: (__m512d, __m512d),
-        te: (__m512d, __m512d),
-    }
-
-    impl RowSums {
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        fn new() -> RowSums {
-            let zero = _mm512_setzero_pd();
-            RowSums { t: (zero, zero), tt: (zero, zero), te: (zero, zero) }
-        }
-
-        /// Adds one segment of a row to `sum T E`, and, where `UPPER`, to
-        /// `sum T` and `sum T^2` (symmetric, so the upper triangle suffices).
-        #[inline]
-        #[target_feature(enable = "avx512f,avx512dq,fma")]
-        fn add_segment<const UPPER: bool>(
-            &mut self,
-            has_shear: bool,
-            shear: &ShearFactors<'_>,
-            row: usize,
-            data_row: &[f64],
-            segment: &Segment<'_>,
-            first: usize,
-        ) {
-            let zero = _mm512_setzero_pd();
-            let one = _mm512_set1_pd(1.0);
-            let limit = _mm512_set1_pd(SERIES_LIMIT);
-            let series = [1.0 / 362_880.0, -1.0 / 5040.0, 1.0 / 120.0, -1.0 / 6.0].map(|c| _mm512_set1_pd(c));
-            let scale = _mm512_set1_pd(segment.scale);
-            let (theta_p, sin_p, cos_p) = (
-                _mm512_set1_pd(shear.theta[row]),
-                _mm512_set1_pd(shear.sin_theta[row]),
-                _mm512_set1_pd(shear.cos_theta[row]),
-            );
-            let mut start = first;
-            while start < segment.end {
-                if let Some(ahead) = data_row.get(start + PREFETCH_AHEAD) {
-                    // A hint only: it never faults and changes nothing observable.
-                    _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(ahead).cast::<i8>());
-                }
-                let count = (segment.end - start).min(HALF);
-                let valid = if count == HALF { 0xFF } else { (1u8 << count) - 1 };
-                let g1 = _mm512_mul_pd(load_masked(segment.factors, start, valid), scale);
-                let theory = if has_shear {
-                    let (theta_q, sin_q, cos_q) = (
-                        load_masked(shear.theta, start, valid),
-                        load_masked(shear.sin_theta, start, valid),
-                        load_masked(shear.cos_theta, start, valid),
-                    );
-                    // Element (p, q) left of the diagonal is evaluated exactly
-                    // as its mirror (q, p) right of it, with the same operands
-                    // in the same order: the closed-form residual cancels so
-                    // much that a one-ulp asymmetry between the two would show.
-                    let (d, sine) = if UPPER {
-                        (_mm512_sub_pd(theta_q, theta_p), _mm512_fmsub_pd(sin_q, cos_p, _mm512_mul_pd(cos_q, sin_p)))
-                    } else {
-                        (_mm512_sub_pd(theta_p, theta_q), _mm512_fmsub_pd(sin_p, cos_q, _mm512_mul_pd(cos_p, sin_q)))
-                    };
-                    // The quotient loses accuracy to cancellation for small d,
-                    // where the series is exact; most vectors have no such lane.
-                    let near = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(_mm512_abs_pd(d), limit);
-                    let quotient = _mm512_div_pd(sine, _mm512_mask_blend_pd(near, d, one));
-                    let sinc = if near == 0 {
-                        quotient
-                    } else {
-                        let d2 = _mm512_mul_pd(d, d);
-                        let mut poly = _mm512_fmadd_pd(d2, series[0], series[1]);
-                        poly = _mm512_fmadd_pd(d2, poly, series[2]);
-                        poly = _mm512_fmadd_pd(d2, poly, series[3]);
-                        poly = _mm512_fmadd_pd(d2, poly, one);
-                        _mm512_mask_blend_pd(near, quotient, poly)
-                    };
-                    let damped = _mm512_mul_pd(_mm512_mul_pd(sinc, sinc), g1);
-                    _mm512_mul_pd(damped, damped)
-                } else {
-                    _mm512_mul_pd(g1, g1)
-                };
-                // Masked-off lanes loaded zeros, so their theory is 0 (g1 = 0).
-                let t = theory;
-                let values = load_masked(data_row, start, valid);
-                let product = _mm512_mul_pd(t, values);
-                let product_error = _mm512_fmsub_pd(t, values, product);
-                accumulate(&mut self.te.0, &mut self.te.1, product, product_error);
-                if UPPER {
-                    let square = _mm512_mul_pd(t, t);
-                    let square_error = _mm512_fmsub_pd(t, t, square);
-                    accumulate(&mut self.t.0, &mut self.t.1, t, zero);
-                    accumulate(&mut self.tt.0, &mut self.tt.1, square, square_error);
-                }
-                start += count;
-            }
-        }
-
-        #[target_feature(enable = "avx512f")]
-        fn store_into(&self, lanes: &mut [CompensatedLanes; 3]) {
-            for (sum, (hi, lo)) in lanes.iter_mut().zip([self.t, self.tt, self.te]) {
-                let (mut hi_lanes, mut lo_lanes) = ([0.0; HALF], [0.0; HALF]);
-                // SAFETY: both arrays hold eight writable doubles; `storeu` needs no alignment.
-                unsafe {
-                    _mm512_storeu_pd(hi_lanes.as_mut_ptr(), hi);
-                    _mm512_storeu_pd(lo_lanes.as_mut_ptr(), lo);
-                }
-                sum.add_exact_at(0, &hi_lanes, &lo_lanes);
-            }
-        }
-    }
-
-    /// The lanes of `values[start..start + 8]` selected by `mask`, zero elsewhere.
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    fn load_masked(values: &[f64], start: usize, mask: u8) -> __m512d {
-        if mask == 0xFF {
-            return load_at(values, start);
-        }
-        let tail = &values[start.min(values.len())..];
-        // SAFETY: `mask` selects only lanes below `tail.len()` (the caller
-        // builds it from the row length), and masked-off lanes are not read.
-        unsafe { _mm512_maskz_loadu_pd(mask, tail.as_ptr()) }
-    }
-
-    /// Eight doubles of `values` from `start`, or zeros past the end.
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    fn load_at(values: &[f64], start: usize) -> __m512d {
-        match values.get(start..start + HALF) {
-            // SAFETY: the slice holds eight readable doubles; `loadu` needs no alignment.
-            Some(lanes) => unsafe { _mm512_loadu_pd(lanes.as_ptr()) },
-            None => _mm512_setzero_pd(),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Run-time selection of the instruction set, and the macro that compiles a
-//! kernel body once per instruction set.
+//! kernel body once per instruction set (the safe dispatcher; the CPU
+//! detection is in `simd/x86.rs`).
 //!
 //! A default build targets baseline x86-64 (SSE2, no FMA), which loses to
 //! numba's host-compiled code by several times. Each kernel body is therefore
@@ -8,67 +9,125 @@
 //! AVX2 + FMA and AVX-512 + FMA. [`Isa`] picks one at run time. The FMA
 //! copies use fused multiply-adds; the portable copy uses separate
 //! multiplications and additions (a software `fma` would be slow there), so
-//! the copies agree to rounding, not bit for bit. This module and the
-//! macro's expansions hold the crate's only `unsafe`.
+//! the copies agree to rounding, not bit for bit. The `unsafe` of run-time
+//! dispatch is in the macro's expansions (a call into a `#[target_feature]`
+//! copy, made only with an [`Isa`] of that level) and in
+//! `objective/avx512.rs` (the hand-written AVX-512 kernel and its dispatcher).
 
 /// Lanes of the accumulator arrays in the kernels: two AVX-512 vectors or
 /// four AVX2 vectors, enough independent chains to hide the latency of
 /// floating-point additions.
 pub(crate) const LANES: usize = 16;
 
-/// An instruction-set level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Level {
+/// The widest instruction set the kernels may use.
+///
+/// The kernels are compiled once per level and chosen at run time, so a
+/// default build (baseline x86-64) still runs AVX-512 code where the CPU has
+/// it. The same type, detection rule and environment variable serve
+/// `homodyne-angles`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum SimdLevel {
+    /// Portable code for the compilation target only (SSE2 on x86-64).
     Portable,
+    /// AVX2 with FMA, BMI1 and POPCNT (x86-64).
     Avx2,
+    /// AVX-512 F/BW/CD/DQ/VL with AVX2, FMA, BMI1 and POPCNT (x86-64).
     Avx512,
+    /// The best level this CPU supports.
+    #[default]
+    Auto,
 }
+
+impl SimdLevel {
+    /// The best level this CPU supports, capped by the environment variable
+    /// `HOMODYNE_SIMD` (`portable`, `avx2` or `avx512`; other values are
+    /// ignored), read once per process: the level every kernel of this
+    /// crate runs.
+    pub fn detect() -> SimdLevel {
+        static DETECTED: std::sync::OnceLock<SimdLevel> = std::sync::OnceLock::new();
+        *DETECTED.get_or_init(|| {
+            let cap = SimdLevel::from_env(std::env::var("HOMODYNE_SIMD").ok().as_deref());
+            SimdLevel::supported().min(cap)
+        })
+    }
+
+    /// The best level the CPU supports, without the environment's cap.
+    fn supported() -> SimdLevel {
+        #[cfg(target_arch = "x86_64")]
+        {
+            x86::supported()
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            SimdLevel::Portable
+        }
+    }
+
+    /// The cap `HOMODYNE_SIMD` sets (`Avx512`, no cap, when unset or unknown).
+    fn from_env(value: Option<&str>) -> SimdLevel {
+        match value.map(str::trim) {
+            Some("portable") => SimdLevel::Portable,
+            Some("avx2") => SimdLevel::Avx2,
+            _ => SimdLevel::Avx512,
+        }
+    }
+
+    /// The level that will actually run: `self`, lowered to what
+    /// [`detect`](Self::detect) allows.
+    #[must_use]
+    pub fn effective(self) -> SimdLevel {
+        let detected = SimdLevel::detect();
+        match self {
+            SimdLevel::Auto => detected,
+            requested => requested.min(detected),
+        }
+    }
+
+    /// A short lower-case name (`portable`, `avx2`, `avx512`, `auto`), the
+    /// values `HOMODYNE_SIMD` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            SimdLevel::Portable => "portable",
+            SimdLevel::Avx2 => "avx2",
+            SimdLevel::Avx512 => "avx512",
+            SimdLevel::Auto => "auto",
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86;
 
 /// An instruction-set level this CPU is known to support. The field is
 /// private: the constructors check the CPU, which is what makes the calls into
 /// `#[target_feature]` code sound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Isa(Level);
+pub(crate) struct Isa(SimdLevel);
 
 impl Isa {
-    /// The best level this CPU supports, capped by the environment variable
-    /// `HOMODYNE_SIMD` (`portable`, `avx2` or `avx512`) when it is set, for
-    /// comparing the compiled copies on one machine. Read once per process.
+    /// The level of [`SimdLevel::detect`].
     pub(crate) fn detect() -> Isa {
-        static DETECTED: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
-        *DETECTED.get_or_init(|| {
-            let cap = match std::env::var("HOMODYNE_SIMD").as_deref() {
-                Ok("portable") => Level::Portable,
-                Ok("avx2") => Level::Avx2,
-                _ => Level::Avx512,
-            };
-            Isa::available().into_iter().rev().find(|isa| isa.0 <= cap).unwrap_or(Isa(Level::Portable))
-        })
+        Isa(SimdLevel::detect())
     }
 
-    /// Every level this CPU supports, portable first (tests run each one).
+    /// Every level this CPU supports, portable first (tests run each one,
+    /// whatever `HOMODYNE_SIMD` says).
+    #[cfg_attr(not(test), expect(dead_code, reason = "the unit tests' list of levels"))]
     pub(crate) fn available() -> Vec<Isa> {
-        let mut levels = vec![Isa(Level::Portable)];
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::is_x86_feature_detected as has;
-            if has!("avx2") && has!("fma") {
-                levels.push(Isa(Level::Avx2));
-                if has!("avx512f") && has!("avx512dq") && has!("avx512vl") && has!("avx512bw") {
-                    levels.push(Isa(Level::Avx512));
-                }
-            }
-        }
-        levels
+        [SimdLevel::Portable, SimdLevel::Avx2, SimdLevel::Avx512]
+            .into_iter()
+            .filter(|&level| level <= SimdLevel::supported())
+            .map(Isa)
+            .collect()
     }
 
     /// The portable level, available everywhere.
-    #[cfg_attr(not(test), allow(dead_code))]
+    #[cfg_attr(not(test), expect(dead_code, reason = "the unit tests' reference level"))]
     pub(crate) fn portable() -> Isa {
-        Isa(Level::Portable)
+        Isa(SimdLevel::Portable)
     }
 
-    pub(crate) fn level(self) -> Level {
+    pub(crate) fn level(self) -> SimdLevel {
         self.0
     }
 }
@@ -95,14 +154,14 @@ macro_rules! multiversion {
             fn generic<const FMA: bool>($($arg: $ty),*) -> $ret $body
 
             #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx2,fma")]
+            #[target_feature(enable = "avx2,fma,bmi1,popcnt")]
             #[allow(clippy::too_many_arguments)]
             fn avx2($($arg: $ty),*) -> $ret {
                 generic::<true>($($arg),*)
             }
 
             #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")]
+            #[target_feature(enable = "avx512f,avx512bw,avx512cd,avx512dq,avx512vl,avx2,fma,bmi1,popcnt")]
             #[allow(clippy::too_many_arguments)]
             fn avx512($($arg: $ty),*) -> $ret {
                 generic::<true>($($arg),*)
@@ -110,12 +169,13 @@ macro_rules! multiversion {
 
             match isa.level() {
                 #[cfg(target_arch = "x86_64")]
-                // SAFETY: an `Isa` at this level exists only if `Isa::available`
-                // found AVX-512 F/DQ/VL/BW, AVX2 and FMA on this CPU at run time.
-                $crate::simd::Level::Avx512 => unsafe { avx512($($arg),*) },
+                // SAFETY: an `Isa` at this level exists only if `simd::x86::supported`
+                // found AVX-512 F/BW/CD/DQ/VL, AVX2, FMA, BMI1 and POPCNT on this CPU
+                // at run time: the features this copy enables.
+                $crate::simd::SimdLevel::Avx512 => unsafe { avx512($($arg),*) },
                 #[cfg(target_arch = "x86_64")]
-                // SAFETY: as above, for AVX2 and FMA.
-                $crate::simd::Level::Avx2 => unsafe { avx2($($arg),*) },
+                // SAFETY: as above, for AVX2, FMA, BMI1 and POPCNT.
+                $crate::simd::SimdLevel::Avx2 => unsafe { avx2($($arg),*) },
                 _ => generic::<false>($($arg),*),
             }
         }
@@ -123,3 +183,30 @@ macro_rules! multiversion {
 }
 
 pub(crate) use multiversion;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn effective_level_never_exceeds_the_detected_one() {
+        let detected = SimdLevel::detect();
+        assert_ne!(detected, SimdLevel::Auto);
+        assert!(detected <= SimdLevel::supported());
+        assert_eq!(SimdLevel::Auto.effective(), detected);
+        for level in [SimdLevel::Portable, SimdLevel::Avx2, SimdLevel::Avx512] {
+            assert_eq!(level.effective(), level.min(detected));
+        }
+        assert_eq!(Isa::available().last().map(|isa| isa.level()), Some(SimdLevel::supported()));
+    }
+
+    #[test]
+    fn the_environment_caps_the_level_by_name() {
+        for level in [SimdLevel::Portable, SimdLevel::Avx2, SimdLevel::Avx512] {
+            assert_eq!(SimdLevel::from_env(Some(level.name())), level);
+        }
+        assert_eq!(SimdLevel::from_env(Some(" avx2\n")), SimdLevel::Avx2);
+        assert_eq!(SimdLevel::from_env(None), SimdLevel::Avx512);
+        assert_eq!(SimdLevel::from_env(Some("sse9")), SimdLevel::Avx512);
+    }
+}

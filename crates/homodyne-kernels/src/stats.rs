@@ -108,7 +108,7 @@ fn check_same_length(what: &'static str, left: usize, right: usize) -> Result<()
 
 /// Pearson's correlation coefficient r of `x` and `y`.
 ///
-/// One pass over shifted data (the shift is the mean of the first 64 points),
+/// One pass over shifted data (the shift is the mean of the first 16 points),
 /// which keeps full accuracy for data far from zero (mean 1e9 and unit
 /// variance gives r to about 1e-14); if the shift turns out to be far from the
 /// mean, a second pass shifts by the mean. Large inputs run in fixed chunks on

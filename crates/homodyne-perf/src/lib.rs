@@ -99,5 +99,5 @@ pub use compare::{
 };
 pub use error::PerfError;
 pub use recorder::{Metric, PerformanceRecorder};
-pub use report::{Comparison, Provenance, SpeedCheck, bencher_metric_format};
+pub use report::{Comparison, Provenance, SpeedCheck, bencher_metric_format, limits_markdown, read_limit_of};
 pub use units::{INSTRUCTIONS, is_exact_count, time_factor};

@@ -293,3 +293,65 @@ pub fn bencher_metric_format(head: &Baseline) -> String {
     }
     serde_json::to_string_pretty(&serde_json::Value::Object(root)).unwrap_or_default()
 }
+
+/// The read-limit row of benchmark `name` among `names`: the row of the
+/// same benchmark function with `_read_limit` appended
+/// (`kernels/correlation/10000/time` → `kernels/correlation_read_limit/10000/time`),
+/// else the binary's `read_limit` row at the same argument
+/// (`angles/vectorized/100000/time` → `angles/read_limit/100000/time`).
+/// Read-limit rows themselves have none.
+pub fn read_limit_of(name: &str, names: impl Fn(&str) -> bool) -> Option<String> {
+    let segments: Vec<&str> = name.split('/').collect();
+    if segments.len() < 3 || name.contains("read_limit") {
+        return None;
+    }
+    let metric_at = segments.len() - 1;
+    for position in (1..metric_at).rev() {
+        let mut candidate: Vec<String> = segments.iter().map(|&segment| segment.to_owned()).collect();
+        candidate[position].push_str("_read_limit");
+        let candidate = candidate.join("/");
+        if names(&candidate) {
+            return Some(candidate);
+        }
+    }
+    let shared = format!("{}/read_limit/{}/{}", segments[0], segments[metric_at - 1], segments[metric_at]);
+    names(&shared).then_some(shared)
+}
+
+/// "Distance to the read limit": for every timed benchmark with a read-limit
+/// row (see [`read_limit_of`]), its median over the limit's, at head and at
+/// base, and how that distance changed. `None` when no benchmark has a limit.
+pub fn limits_markdown(base: Option<&Baseline>, head: &Baseline) -> Option<String> {
+    fn median_ns(baseline: &Baseline, name: &str) -> Option<f64> {
+        let record = baseline.benchmarks.get(name)?;
+        let mut samples = record.samples.clone();
+        samples.sort_by(f64::total_cmp);
+        let median = *samples.get(samples.len() / 2)?;
+        Some(median * crate::units::time_factor(&record.unit, "ns")?)
+    }
+    fn distance(baseline: &Baseline, name: &str, limit: &str) -> Option<f64> {
+        Some(median_ns(baseline, name)? / median_ns(baseline, limit)?).filter(|ratio| ratio.is_finite())
+    }
+    let mut rows = String::new();
+    for name in head.benchmarks.keys() {
+        let Some(limit) = read_limit_of(name, |candidate| head.benchmarks.contains_key(candidate)) else { continue };
+        let Some(at_head) = distance(head, name, &limit) else { continue };
+        let at_base = base.and_then(|base| distance(base, name, &limit));
+        let _ = writeln!(
+            rows,
+            "| {name} | {at_head:.2}× | {} | {} |",
+            at_base.map_or_else(|| "-".to_owned(), |ratio| format!("{ratio:.2}×")),
+            at_base.map_or_else(|| "-".to_owned(), |ratio| format!("{:.3}", at_head / ratio)),
+        );
+    }
+    if rows.is_empty() {
+        return None;
+    }
+    let mut out = String::from(
+        "### Distance to the read limit\n\nEach benchmark's median over the median of reading its input once (its \
+         `read_limit` row, same run): 1× is the limit, and a rise at head is a step away from it.\n\n\
+         | benchmark | × read limit (head) | × read limit (base) | head/base |\n|---|---|---|---|\n",
+    );
+    out.push_str(&rows);
+    Some(out)
+}

@@ -5,14 +5,17 @@
 
 use pyo3::PyErr;
 use pyo3::create_exception;
-use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::exceptions::{PyException, PyMemoryError, PyValueError};
 
 create_exception!(homodyne_rs, CacheError, PyException, "A cache file could not be read or written, or is damaged.");
 create_exception!(homodyne_rs, PerfError, PyException, "A baseline file could not be read or written, or git failed.");
 
 /// Kernel errors are always about the values passed in.
 pub(crate) fn kernel(error: homodyne_kernels::KernelError) -> PyErr {
-    PyValueError::new_err(error.to_string())
+    match error {
+        homodyne_kernels::KernelError::TooLarge { .. } => PyMemoryError::new_err(error.to_string()),
+        _ => PyValueError::new_err(error.to_string()),
+    }
 }
 
 /// Angle errors are about the values passed in (NaN, inverted ranges, no angle selected).

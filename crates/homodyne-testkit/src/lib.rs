@@ -1,5 +1,7 @@
 //! Test and benchmark helpers shared by the homodyne-rs crates: deterministic
-//! pseudo-random data and an allocation-counting global allocator.
+//! pseudo-random data, an allocation-counting global allocator, and the
+//! "read the input once" limit that every kernel benchmark is shown beside
+//! ([`read_once`]).
 //!
 //! Use it as a dev-dependency only.
 //!
@@ -23,6 +25,58 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Reads every value once and returns their sum: the least work any kernel
+/// over the same bytes can do, the limit its benchmarks are shown beside
+/// ("× of the read limit"). Plain sums in 32 independent lanes, compiled
+/// for AVX-512 and AVX2 and chosen at run time (a baseline x86-64 build
+/// would be limited by its 2-lane additions, not by reading, at cache sizes).
+pub fn read_once(values: &[f64]) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512 F, all that `read_once_avx512` enables.
+            return unsafe { read_once_avx512(values) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, all that `read_once_avx2` enables.
+            return unsafe { read_once_avx2(values) };
+        }
+    }
+    read_once_generic(values)
+}
+
+/// [`read_once`] on the current rayon pool, in chunks of 64K values: the
+/// read limit of kernels that run on every core.
+pub fn read_once_parallel(values: &[f64]) -> f64 {
+    use rayon::prelude::*;
+    values.par_chunks(1 << 16).map(read_once).sum()
+}
+
+#[inline(always)]
+fn read_once_generic(values: &[f64]) -> f64 {
+    const LANES: usize = 32;
+    let (chunks, tail) = values.as_chunks::<LANES>();
+    let mut lanes = [0.0; LANES];
+    for chunk in chunks {
+        for (lane, &value) in lanes.iter_mut().zip(chunk) {
+            *lane += value;
+        }
+    }
+    lanes.iter().sum::<f64>() + tail.iter().sum::<f64>()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn read_once_avx512(values: &[f64]) -> f64 {
+    read_once_generic(values)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn read_once_avx2(values: &[f64]) -> f64 {
+    read_once_generic(values)
+}
 
 /// Worker threads of every parallel benchmark: the core count of the
 /// machines the suite runs on, fixed so that a parallel row measures the
@@ -145,6 +199,17 @@ pub fn allocation_count() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_once_sums_every_value() {
+        for n in [0, 1, 31, 32, 33, 1000, 100_003] {
+            // Integers: every order of summation gives the exact sum.
+            let values: Vec<f64> = (0..n).map(|i| f64::from(i % 1000)).collect();
+            assert_eq!(read_once(&values), values.iter().sum::<f64>(), "{n}");
+            assert_eq!(read_once_generic(&values), values.iter().sum::<f64>(), "{n}");
+            assert_eq!(read_once_parallel(&values), values.iter().sum::<f64>(), "{n}");
+        }
+    }
 
     #[test]
     fn uniform_is_reproducible_and_in_range() {

@@ -140,39 +140,58 @@ fn a_range_spanning_360_degrees_matches_everything_when_periodic() {
 }
 
 #[test]
-fn the_hybrid_follows_the_thresholds_and_counts_runs() {
-    let optimizer = AngleFilterOptimizer::new(AngleFilterConfig {
-        small_threshold: 100,
-        large_threshold: 1_000,
-        ..AngleFilterConfig::default()
-    });
+fn the_hybrid_follows_the_thresholds_and_reports_what_ran() {
+    let config = AngleFilterConfig { small_threshold: 100, large_threshold: 1_000, ..AngleFilterConfig::default() };
+    let two_threads = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let optimizer = AngleFilterOptimizer::new(config);
+    // From 1,000 angles the thresholds choose the parallel strategy, which
+    // needs two chunks of 4,096 angles: below 8,192 the vectorised one runs,
+    // and is reported and counted as such.
     let cases = [
         (99, FilterStrategy::Scalar),
         (100, FilterStrategy::Vectorized),
-        (999, FilterStrategy::Vectorized),
-        (1_000, FilterStrategy::Parallel),
+        (1_000, FilterStrategy::Vectorized),
+        (8_191, FilterStrategy::Vectorized),
+        (8_192, FilterStrategy::Parallel),
     ];
-    for (n_angles, expected) in cases {
-        assert_eq!(optimizer.choose_strategy(n_angles), expected, "{n_angles} angles");
-        let mut out = Vec::new();
-        let ran =
-            optimizer.filter_angles_hybrid_into(&synthetic_angles(n_angles, 1), &AngleRange::DEFAULT_RANGES, &mut out);
-        assert_eq!(ran.unwrap(), expected);
-    }
+    two_threads.install(|| {
+        for (n_angles, expected) in cases {
+            assert_eq!(optimizer.choose_strategy(n_angles), expected, "{n_angles} angles");
+            let mut out = Vec::new();
+            let angles = synthetic_angles(n_angles, 1);
+            let ran = optimizer.filter_angles_hybrid_into(&angles, &AngleRange::DEFAULT_RANGES, &mut out);
+            assert_eq!(ran.unwrap(), expected, "{n_angles} angles");
+            let forced = optimizer.filter_angles_with_into(
+                FilterStrategy::Parallel,
+                &angles,
+                &AngleRange::DEFAULT_RANGES,
+                &mut out,
+            );
+            let parallel_possible = n_angles >= 8_192;
+            assert_eq!(forced.unwrap() == FilterStrategy::Parallel, parallel_possible, "{n_angles} angles, forced");
+        }
+    });
     let counts = optimizer.strategy_counts();
-    assert_eq!((counts.scalar, counts.vectorized, counts.parallel), (1, 2, 1));
-    assert_eq!(counts.get(FilterStrategy::Vectorized), 2);
+    // Hybrid: 1 scalar, 3 vectorised, 1 parallel; forced parallel: 4 vectorised, 1 parallel.
+    assert_eq!((counts.scalar, counts.vectorized, counts.parallel), (1, 7, 2));
+    assert_eq!(counts.get(FilterStrategy::Vectorized), 7);
+
+    // On one thread the parallel strategy never runs.
+    let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    one_thread.install(|| {
+        assert_eq!(optimizer.choose_strategy(1_000_000), FilterStrategy::Vectorized);
+        let mut out = Vec::new();
+        let angles = synthetic_angles(100_000, 3);
+        let forced =
+            optimizer.filter_angles_with_into(FilterStrategy::Parallel, &angles, &AngleRange::DEFAULT_RANGES, &mut out);
+        assert_eq!(forced.unwrap(), FilterStrategy::Vectorized);
+    });
 
     let scalar_only =
         AngleFilterOptimizer::new(AngleFilterConfig { enable_simd: false, ..AngleFilterConfig::default() });
     assert_eq!(scalar_only.choose_strategy(10_000_000), FilterStrategy::Scalar);
     let serial = AngleFilterOptimizer::new(AngleFilterConfig { parallel: false, ..AngleFilterConfig::default() });
     assert_eq!(serial.choose_strategy(10_000_000), FilterStrategy::Vectorized);
-    let defaults = AngleFilterConfig::default();
-    assert_eq!(
-        (defaults.small_threshold, defaults.large_threshold, defaults.enable_simd, defaults.parallel),
-        (5000, 50000, true, true)
-    );
 }
 
 #[test]

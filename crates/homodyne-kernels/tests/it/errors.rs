@@ -1,7 +1,7 @@
 //! Every error path: the variant, and a message that names the bad input.
 
 use homodyne_kernels::{
-    ChiSquaredObjective, FlowMode, KernelError, ModelConfig, ObjectiveConfig, SigmaRule, SincConvention,
+    ChiSquaredObjective, FlowMode, KernelError, ModelConfig, ObjectiveConfig, SigmaRule, SincConvention, c2_theory,
     chi_squared_batch, chi_squared_weighted, chi_squared_weighted_with_dof, correlation_matrix, diffusion_coefficient,
     fast_chi_squared, fast_correlation, solve_scaling_batch, time_integral_matrix,
 };
@@ -62,6 +62,40 @@ fn model_errors() {
     check(
         solve_scaling_batch(theory.view(), Array2::<f64>::ones((3, 2)).view()),
         "theory and exp must have the same shape, got [2, 3] and [3, 2]",
+    );
+}
+
+/// Sizes from users are checked before anything is allocated: a huge
+/// `n_frames` is an error, never an abort or an out-of-memory kill.
+#[test]
+fn huge_models_are_errors_not_aborts() {
+    let model = |n_frames: usize| ModelConfig {
+        n_frames,
+        dt: 0.1,
+        wavevector_q: 0.0054,
+        stator_rotor_gap: 2e6,
+        mode: FlowMode::LaminarFlow,
+        sinc: SincConvention::Normalized,
+    };
+    let params = [2e4, 0.3, 50.0, 2e-4, 0.25, 5e-5, 2.0];
+    // 23 x 2^32 x 2^32 doubles: the element count overflows.
+    check(
+        c2_theory(&params, &[0.0; 23], &model(1 << 32)),
+        "c2_theory of shape [23, 4294967296, 4294967296] is too large to allocate",
+    );
+    // 2^44 doubles (128 TiB): representable, and no machine gives it.
+    check(
+        c2_theory(&params, &[0.0], &model(1 << 22)),
+        "c2_theory of shape [1, 4194304, 4194304] is too large to allocate",
+    );
+    // Invalid inputs are named first, whatever the size.
+    check(c2_theory(&params[..3], &[0.0], &model(1 << 32)), "the model takes 7 parameters, got 3");
+    check(c2_theory(&params, &[f64::NAN], &model(1 << 32)), "phi_deg at index 0 is not finite (NaN)");
+    // No angle: an empty result, however long the time grid.
+    assert_eq!(c2_theory(&params, &[], &model(1 << 22)).unwrap().shape(), &[0, 1 << 22, 1 << 22]);
+    check(
+        time_integral_matrix(&vec![1.0; 1 << 22]),
+        "time integral matrix of shape [4194304, 4194304] is too large to allocate",
     );
 }
 

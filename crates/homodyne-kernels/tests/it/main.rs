@@ -1,7 +1,6 @@
 //! Integration tests of `homodyne-kernels`: the v1 test vectors, property
 //! tests against naive references, adversarial accuracy, errors, allocations.
 
-mod alloc;
 mod errors;
 mod objective;
 mod stats;

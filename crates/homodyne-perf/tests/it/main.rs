@@ -3,6 +3,7 @@
 mod baseline;
 mod counts;
 mod git;
+mod limits;
 mod recorder;
 mod simulation;
 mod stats;
