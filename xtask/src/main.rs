@@ -147,7 +147,9 @@ fn print_calibration() {
     for point in &calibration.points {
         print!("{:>10}", point.n_angles);
         for strategy in Strategy::ALL {
-            print!("  {:>12.1?}", point.time(strategy));
+            // `-`: the parallel strategy cannot run at this size (one chunk).
+            let time = point.time(strategy).map_or_else(|| "-".to_owned(), |time| format!("{time:.1?}"));
+            print!("  {time:>12}");
         }
         println!();
     }

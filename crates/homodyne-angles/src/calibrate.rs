@@ -5,13 +5,15 @@ use std::time::{Duration, Instant};
 
 use crate::{AngleFilterConfig, AngleFilterOptimizer, AngleRange, Strategy};
 
-/// The input sizes [`calibrate`] measures, 1K to 1M angles.
-pub const CALIBRATION_SIZES: [usize; 10] =
-    [1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000];
+/// The input sizes [`calibrate`] measures, 64 to 1M angles.
+pub const CALIBRATION_SIZES: [usize; 14] =
+    [64, 128, 256, 512, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000];
 
 /// Each timing repeats a call until this much time has passed (at least three
 /// calls) and keeps the fastest call: noise on a shared machine only adds time.
-const MIN_TIME_PER_POINT: Duration = Duration::from_millis(2);
+/// 2 ms gave the parallel strategy at 1M angles as few as six calls, and a
+/// fastest call twice as slow as in a longer run.
+const MIN_TIME_PER_POINT: Duration = Duration::from_millis(10);
 
 /// The fastest observed call of each strategy at one input size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

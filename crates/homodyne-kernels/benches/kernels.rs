@@ -12,7 +12,7 @@ use homodyne_kernels::{
     ChiSquaredObjective, FlowMode, ModelConfig, ObjectiveConfig, SigmaRule, SincConvention, c2_theory,
     chi_squared_batch, fast_chi_squared, fast_correlation,
 };
-use homodyne_testkit::{PinnedPool, read_once, read_once_parallel, uniform};
+use homodyne_testkit::{PinnedPool, read_all_once_parallel, read_once, uniform};
 use ndarray::{Array2, Array3};
 
 fn main() {
@@ -42,9 +42,7 @@ fn read_limit(bencher: Bencher<'_, '_>, arrays: &[&[f64]]) {
     let n_values: usize = arrays.iter().map(|values| values.len()).sum();
     let pool = (arrays[0].len() >= 1 << 18).then(PinnedPool::new);
     bencher.counter(divan::counter::BytesCount::new(n_values * size_of::<f64>())).bench_local(|| match &pool {
-        Some(pool) => {
-            pool.run(|| arrays.iter().map(|values| read_once_parallel(divan::black_box(values))).sum::<f64>())
-        }
+        Some(pool) => pool.run(|| read_all_once_parallel(divan::black_box(arrays))),
         None => arrays.iter().map(|values| read_once(divan::black_box(values))).sum::<f64>(),
     });
 }

@@ -104,6 +104,12 @@ impl Default for CompensatedLanes {
 }
 
 impl CompensatedLanes {
+    /// Lanes from running sums and their error terms, kept by a kernel in
+    /// local arrays.
+    pub(crate) fn from_lanes(sums: [f64; LANES], errors: [f64; LANES]) -> CompensatedLanes {
+        CompensatedLanes { sums, errors }
+    }
+
     /// Adds one value per lane.
     #[inline(always)]
     pub(crate) fn add(&mut self, values: &[f64; LANES]) {

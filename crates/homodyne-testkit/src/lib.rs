@@ -49,8 +49,28 @@ pub fn read_once(values: &[f64]) -> f64 {
 /// [`read_once`] on the current rayon pool, in chunks of 64K values: the
 /// read limit of kernels that run on every core.
 pub fn read_once_parallel(values: &[f64]) -> f64 {
+    read_all_once_parallel(&[values])
+}
+
+/// [`read_once_parallel`] of several arrays at once: each task reads the
+/// same chunk of every array, so that, as in a kernel that reads them
+/// together, every array streams at the same time.
+pub fn read_all_once_parallel(arrays: &[&[f64]]) -> f64 {
     use rayon::prelude::*;
-    values.par_chunks(1 << 16).map(read_once).sum()
+    const CHUNK: usize = 1 << 16;
+    let longest = arrays.iter().map(|values| values.len()).max().unwrap_or(0);
+    (0..longest.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|chunk_idx| {
+            arrays
+                .iter()
+                .map(|values| {
+                    let start = (chunk_idx * CHUNK).min(values.len());
+                    read_once(&values[start..(start + CHUNK).min(values.len())])
+                })
+                .sum::<f64>()
+        })
+        .sum()
 }
 
 #[inline(always)]
@@ -204,10 +224,12 @@ mod tests {
     fn read_once_sums_every_value() {
         for n in [0, 1, 31, 32, 33, 1000, 100_003] {
             // Integers: every order of summation gives the exact sum.
-            let values: Vec<f64> = (0..n).map(|i| f64::from(i % 1000)).collect();
+            let values: Vec<f64> = (0..n).map(|i: u32| f64::from(i % 1000)).collect();
             assert_eq!(read_once(&values), values.iter().sum::<f64>(), "{n}");
             assert_eq!(read_once_generic(&values), values.iter().sum::<f64>(), "{n}");
             assert_eq!(read_once_parallel(&values), values.iter().sum::<f64>(), "{n}");
+            let halves = values.split_at(values.len() / 3);
+            assert_eq!(read_all_once_parallel(&[halves.0, halves.1]), values.iter().sum::<f64>(), "{n}");
         }
     }
 

@@ -12,7 +12,7 @@
 use rayon::prelude::*;
 
 use crate::simd::{Isa, LANES, multiversion};
-use crate::sum::{CompensatedLanes, DoubleDouble, two_product_with};
+use crate::sum::{CompensatedLanes, DoubleDouble, two_product_with, two_sum};
 
 /// Points per task: fixed, so that the merged sums do not depend on the
 /// number of threads (512 KiB of data).
@@ -46,20 +46,28 @@ impl DataSums {
 }
 
 multiversion! {
-    /// `sum x` and `sum x^2` with every rounding error kept.
+    /// `sum x` and `sum x^2` with every rounding error kept. The lanes are
+    /// local arrays, one statement per lane and quantity: the first version,
+    /// through two `CompensatedLanes` and tuple assignments, was not
+    /// vectorised (scalar code with spills, 26 ms for (23, 1000)).
     fn sums_kernel(values: &[f64]) -> DataSums {
         let (chunks, tail) = values.as_chunks::<LANES>();
-        let mut sum = CompensatedLanes::default();
-        let mut squares = CompensatedLanes::default();
+        let (mut sum_hi, mut sum_lo) = ([0.0; LANES], [0.0; LANES]);
+        let (mut square_hi, mut square_lo) = ([0.0; LANES], [0.0; LANES]);
         for chunk in chunks {
-            sum.add(chunk);
-            let mut square = [0.0; LANES];
-            let mut error = [0.0; LANES];
             for lane in 0..LANES {
-                (square[lane], error[lane]) = two_product_with::<FMA>(chunk[lane], chunk[lane]);
+                let value = chunk[lane];
+                let (sum, sum_error) = two_sum(sum_hi[lane], value);
+                sum_hi[lane] = sum;
+                sum_lo[lane] += sum_error;
+                let (square, square_error) = two_product_with::<FMA>(value, value);
+                let (squares, squares_error) = two_sum(square_hi[lane], square);
+                square_hi[lane] = squares;
+                square_lo[lane] += squares_error + square_error;
             }
-            squares.add_exact_at(0, &square, &error);
         }
+        let mut sum = CompensatedLanes::from_lanes(sum_hi, sum_lo);
+        let mut squares = CompensatedLanes::from_lanes(square_hi, square_lo);
         for &value in tail {
             sum.add_one(value);
             let (square, error) = two_product_with::<FMA>(value, value);
