@@ -30,6 +30,9 @@ struct Measurement {
     ratio: Option<f64>,
     /// The input bytes one call reads, for a bandwidth figure.
     bytes: Option<f64>,
+    /// Seconds to read those bytes once (homodyne-rs's worker measures it
+    /// in the same process): the limit the figure is shown beside.
+    read_limit_s: Option<f64>,
     median_s: Option<f64>,
     peak_rss_bytes: Option<u64>,
     check: String,
@@ -161,6 +164,7 @@ fn measurement(value: &Value, check: String) -> Measurement {
         detail: value["detail"].as_str().map(str::to_owned),
         ratio: value["ratio"].as_f64(),
         bytes: value["bytes"].as_f64(),
+        read_limit_s: value["read_limit_s"].as_f64(),
         median_s: value["median_s"].as_f64(),
         peak_rss_bytes: value["peak_rss_bytes"].as_u64(),
         check,
@@ -188,9 +192,13 @@ fn table(workload: &str, rows: &[(String, Measurement, Vec<Measurement>)]) -> St
         let from_python = peer_measurements.iter().find(|m| m.implementation == FROM_PYTHON).and_then(|m| m.median_s);
         let time = |m: &Measurement| {
             let time = m.median_s.map_or_else(|| "-".to_owned(), |s| format_ns(s * 1e9));
+            let limit = match (m.read_limit_s, m.median_s) {
+                (Some(limit), Some(seconds)) if limit > 0.0 => format!(", {:.1}× the read limit", seconds / limit),
+                _ => String::new(),
+            };
             match (m.ratio, m.bytes, m.median_s) {
                 (Some(ratio), _, _) => format!("{time} (ratio {ratio:.2})"),
-                (None, Some(bytes), Some(seconds)) => format!("{time} ({:.1} GB/s)", bytes / seconds / 1e9),
+                (None, Some(bytes), Some(seconds)) => format!("{time} ({:.1} GB/s{limit})", bytes / seconds / 1e9),
                 _ => time,
             }
         };
@@ -326,6 +334,7 @@ mod tests {
             detail: None,
             ratio: None,
             bytes: None,
+            read_limit_s: None,
             median_s: Some(median_s),
             peak_rss_bytes: Some(peak),
             check: check.to_owned(),
@@ -362,5 +371,10 @@ mod tests {
             text.contains("| 10000 | 2.000 µs | 4 MiB | 3.000 µs (differs: other indices) | 1.5× | 101 MiB |"),
             "{text}"
         );
+        // The read limit beside homodyne-rs's figure: 8 KB in 2 µs, read once in 0.5 µs.
+        let mut limited = m("homodyne-rs", 2e-6, 4 << 20, "ok");
+        (limited.bytes, limited.read_limit_s) = (Some(8000.0), Some(0.5e-6));
+        let text = table("angles", &[("1000".to_owned(), limited, vec![m("numpy", 8e-6, 100 << 20, "ok")])]);
+        assert!(text.contains("| 1000 | 2.000 µs (4.0 GB/s, 4.0× the read limit) | 4 MiB |"), "{text}");
     }
 }

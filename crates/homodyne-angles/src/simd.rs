@@ -10,7 +10,7 @@
 //! `unsafe` here is the calls into the `#[target_feature]` functions, made
 //! only with an [`Isa`], which exists only for a level the CPU was checked
 //! for; the intrinsics' own `unsafe` (loads) is in `simd/x86.rs`.
-#![allow(unsafe_code)]
+#![expect(unsafe_code, reason = "calls into the `#[target_feature]` kernels, after the CPU check")]
 
 use crate::WrapMode;
 use crate::range::{Interval, Intervals, normalize_deg};
@@ -234,7 +234,7 @@ fn block_masks(block: &[f64; BLOCK], prepared: &Prepared) -> (u64, u64) {
             let (lo, hi) = (interval.lo, interval.hi);
             for (hit, &value) in hits.iter_mut().zip(values) {
                 // `&` rather than `&&`: no branch, so the loop vectorises.
-                #[allow(clippy::needless_bitwise_bool)]
+                #[expect(clippy::needless_bitwise_bool, reason = "no branch, so the loop vectorises")]
                 let inside = (value >= lo) & (value <= hi);
                 *hit |= inside;
             }

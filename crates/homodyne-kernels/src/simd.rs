@@ -147,6 +147,8 @@ macro_rules! multiversion {
         $vis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) -> $ret:ty $body:block
     ) => {
         $(#[$meta])*
+        // `allow`, not `expect`, in this macro: whether a lint fires depends
+        // on the expansion (`too_many_arguments` only beyond seven).
         #[allow(unsafe_code)]
         $vis fn $name(isa: $crate::simd::Isa, $($arg: $ty),*) -> $ret {
             #[inline(always)]

@@ -23,7 +23,7 @@ use homodyne::kernels::{
     ChiSquaredObjective, FlowMode, ModelConfig, ObjectiveConfig, SigmaRule, SincConvention, c2_theory,
     chi_squared_batch, fast_chi_squared, fast_correlation,
 };
-use homodyne_testkit::uniform;
+use homodyne_testkit::{read_all_once_parallel, read_once, uniform};
 use ndarray::{Array2, Array3};
 
 type Error = Box<dyn std::error::Error>;
@@ -238,6 +238,16 @@ fn measure<T>(mut call: impl FnMut() -> T) -> (f64, f64) {
     (median, samples[0])
 }
 
+/// Median seconds to read `arrays` once (a vectorised sum; on rayon's pool
+/// from 2^18 values, as the kernels are): the limit beside each figure.
+fn read_limit(arrays: &[&[f64]]) -> f64 {
+    let parallel = arrays.iter().map(|values| values.len()).sum::<usize>() >= 1 << 18;
+    measure(
+        || if parallel { read_all_once_parallel(arrays) } else { arrays.iter().map(|values| read_once(values)).sum() },
+    )
+    .0
+}
+
 /// Peak resident set of this process (Linux `VmHWM`), bytes; 0 elsewhere.
 fn peak_rss_bytes() -> u64 {
     let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -262,21 +272,22 @@ fn run(workload: &str, size: &str, dir: &Path) -> Result<(), Error> {
             let optimizer = AngleFilterOptimizer::default();
             let indices = optimizer.filter_angles_hybrid(&angles, &ranges)?;
             write_i64(&out, &indices.iter().map(|&index| index as i64).collect::<Vec<_>>())?;
-            extra = format!(", \"bytes\": {}", angles.len() * 8);
+            extra = format!(", \"bytes\": {}, \"read_limit_s\": {:e}", angles.len() * 8, read_limit(&[&angles]));
             (measure(|| optimizer.filter_angles_hybrid(&angles, &ranges)), "filter_angles_hybrid")
         }
         "correlation" => {
             let (_, x) = read_f64(&dir.join(format!("correlation_x_{size}.npy")))?;
             let (_, y) = read_f64(&dir.join(format!("correlation_y_{size}.npy")))?;
             write_f64(&out, &[1], &[fast_correlation(&x, &y)?])?;
-            extra = format!(", \"bytes\": {}", (x.len() + y.len()) * 8);
+            extra = format!(", \"bytes\": {}, \"read_limit_s\": {:e}", (x.len() + y.len()) * 8, read_limit(&[&x, &y]));
             (measure(|| fast_correlation(&x, &y)), "fast_correlation")
         }
         "chi2" => {
             let (_, observed) = read_f64(&dir.join(format!("chi2_observed_{size}.npy")))?;
             let (_, expected) = read_f64(&dir.join(format!("chi2_expected_{size}.npy")))?;
             write_f64(&out, &[1], &[fast_chi_squared(&observed, &expected)?])?;
-            extra = format!(", \"bytes\": {}", (observed.len() + expected.len()) * 8);
+            let limit = read_limit(&[&observed, &expected]);
+            extra = format!(", \"bytes\": {}, \"read_limit_s\": {limit:e}", (observed.len() + expected.len()) * 8);
             (measure(|| fast_chi_squared(&observed, &expected)), "fast_chi_squared")
         }
         "batch_chi2" => {
@@ -286,7 +297,12 @@ fn run(workload: &str, size: &str, dir: &Path) -> Result<(), Error> {
             let expected = Array2::from_shape_vec((shape[0], shape[1]), expected)?;
             let values = chi_squared_batch(observed.view(), expected.view())?;
             write_f64(&out, &[values.len()], values.as_slice().unwrap_or_default())?;
-            extra = format!(", \"bytes\": {}", (observed.len() + expected.len()) * 8);
+            let slices = [observed.as_slice().unwrap_or_default(), expected.as_slice().unwrap_or_default()];
+            extra = format!(
+                ", \"bytes\": {}, \"read_limit_s\": {:e}",
+                (observed.len() + expected.len()) * 8,
+                read_limit(&slices)
+            );
             (measure(|| chi_squared_batch(observed.view(), expected.view())), "chi_squared_batch")
         }
         "objective" => {
@@ -300,7 +316,8 @@ fn run(workload: &str, size: &str, dir: &Path) -> Result<(), Error> {
             // call an optimiser makes thousands of times is `evaluate`.
             let objective = ChiSquaredObjective::new(c2.view(), &phi, &selected, config)?;
             write_f64(&out, &[1], &[objective.evaluate(&PARAMS)?.value])?;
-            extra = format!(", \"bytes\": {}", c2.len() * 8);
+            let limit = read_limit(&[c2.as_slice().unwrap_or_default()]);
+            extra = format!(", \"bytes\": {}, \"read_limit_s\": {limit:e}", c2.len() * 8);
             (measure(|| objective.evaluate(&PARAMS)), "ChiSquaredObjective::evaluate")
         }
         "cache" => {

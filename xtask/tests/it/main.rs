@@ -2,7 +2,6 @@
 //! commands end to end.
 
 #[path = "../../src/divan.rs"]
-#[allow(dead_code)]
 mod divan;
 
 mod end_to_end;

@@ -4,7 +4,7 @@
 //! into bit masks is several times slower than compares straight into mask
 //! registers. Every other case runs the generic code compiled for the same
 //! features.
-#![allow(unsafe_code)]
+#![expect(unsafe_code, reason = "intrinsics: unaligned loads, and calls between `#[target_feature]` functions")]
 
 use std::arch::x86_64::{
     __m256d, __m512d, __m512i, _CMP_GE_OQ, _CMP_LE_OQ, _mm256_and_pd, _mm256_and_si256, _mm256_castpd_si256,

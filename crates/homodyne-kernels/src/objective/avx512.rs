@@ -1,6 +1,6 @@
 //! The AVX-512 kernel of the fused pass, written with intrinsics: whole
 //! rows, in order, behind a safe dispatcher ([`row_strip_sums`]).
-#![allow(unsafe_code)]
+#![expect(unsafe_code, reason = "the AVX-512 kernel: intrinsics and its call after the CPU check")]
 
 use crate::simd::{Isa, SimdLevel};
 use crate::sum::DoubleDouble;
