@@ -5,7 +5,8 @@
 //! The generic code below is written so that LLVM vectorises it, and it is
 //! compiled three times: for the build target (portable), for AVX2 and for
 //! AVX-512 (`simd/x86.rs`, which also holds the hand-written AVX2 and
-//! AVX-512 mask kernels and the CPU detection). [`Isa`] picks one at run
+//! AVX-512 mask kernels); [`SimdLevel`] and the CPU detection are
+//! `homodyne-simd`'s, shared with `homodyne-kernels`. [`Isa`] picks one at run
 //! time, so users get AVX-512 code without `-C target-cpu=native`. The
 //! `unsafe` here is the calls into the `#[target_feature]` functions, made
 //! only with an [`Isa`], which exists only for a level the CPU was checked
@@ -15,81 +16,7 @@
 use crate::WrapMode;
 use crate::range::{Interval, Intervals, normalize_deg};
 
-/// The widest instruction set the vectorised kernels may use.
-///
-/// The kernels are compiled once per level and chosen at run time, so a
-/// default build (baseline x86-64) still runs AVX-512 code where the CPU has
-/// it. A level the CPU lacks is lowered to the best one it has. The same
-/// type, detection rule and environment variable serve `homodyne-kernels`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub enum SimdLevel {
-    /// Portable code for the compilation target only (SSE2 on x86-64).
-    Portable,
-    /// AVX2 with FMA, BMI1 and POPCNT (x86-64).
-    Avx2,
-    /// AVX-512 F/BW/CD/DQ/VL with AVX2, FMA, BMI1 and POPCNT (x86-64).
-    Avx512,
-    /// The best level this CPU supports.
-    #[default]
-    Auto,
-}
-
-impl SimdLevel {
-    /// The best level this CPU supports, capped by the environment variable
-    /// `HOMODYNE_SIMD` (`portable`, `avx2` or `avx512`; other values are
-    /// ignored), read once per process: to compare the compiled copies on
-    /// one machine, or to rule out a level.
-    pub fn detect() -> SimdLevel {
-        static DETECTED: std::sync::OnceLock<SimdLevel> = std::sync::OnceLock::new();
-        *DETECTED.get_or_init(|| {
-            let cap = SimdLevel::from_env(std::env::var("HOMODYNE_SIMD").ok().as_deref());
-            SimdLevel::supported().min(cap)
-        })
-    }
-
-    /// The best level the CPU supports, without the environment's cap.
-    fn supported() -> SimdLevel {
-        #[cfg(target_arch = "x86_64")]
-        {
-            x86::supported()
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            SimdLevel::Portable
-        }
-    }
-
-    /// The cap `HOMODYNE_SIMD` sets (`Avx512`, no cap, when unset or unknown).
-    fn from_env(value: Option<&str>) -> SimdLevel {
-        match value.map(str::trim) {
-            Some("portable") => SimdLevel::Portable,
-            Some("avx2") => SimdLevel::Avx2,
-            _ => SimdLevel::Avx512,
-        }
-    }
-
-    /// The level that will actually run: `self`, lowered to what
-    /// [`detect`](Self::detect) allows.
-    #[must_use]
-    pub fn effective(self) -> SimdLevel {
-        let detected = SimdLevel::detect();
-        match self {
-            SimdLevel::Auto => detected,
-            requested => requested.min(detected),
-        }
-    }
-
-    /// A short lower-case name (`portable`, `avx2`, `avx512`, `auto`), the
-    /// values `HOMODYNE_SIMD` takes.
-    pub fn name(self) -> &'static str {
-        match self {
-            SimdLevel::Portable => "portable",
-            SimdLevel::Avx2 => "avx2",
-            SimdLevel::Avx512 => "avx512",
-            SimdLevel::Auto => "auto",
-        }
-    }
-}
+pub use homodyne_simd::SimdLevel;
 
 /// Angles per block: one bit each in a `u64` mask.
 pub(crate) const BLOCK: usize = 64;
@@ -346,12 +273,12 @@ pub(crate) fn n_mask_words(n_angles: usize) -> usize {
 pub(crate) fn hit_masks(angles: &[f64], prepared: &Prepared, masks: &mut [u64], isa: Isa) -> Result<usize, usize> {
     match isa.level() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: an `Isa` holds `Avx512` only if `x86::supported` found
+        // SAFETY: an `Isa` holds `Avx512` only if `SimdLevel::supported` found
         // AVX-512 F/BW/CD/DQ/VL, AVX2, FMA, BMI1 and POPCNT on this CPU at run
         // time: the features `x86::masks_avx512` enables.
         SimdLevel::Avx512 => unsafe { x86::masks_avx512(angles, prepared, masks) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: an `Isa` holds `Avx2` only if `x86::supported` found AVX2,
+        // SAFETY: an `Isa` holds `Avx2` only if `SimdLevel::supported` found AVX2,
         // FMA, BMI1 and POPCNT on this CPU at run time.
         SimdLevel::Avx2 => unsafe { x86::masks_avx2(angles, prepared, masks) },
         _ => masks_generic(angles, prepared, masks),
@@ -376,30 +303,14 @@ pub(crate) fn compact(masks: &[u64], index_offset: usize, out: &mut [usize], isa
 mod tests {
     use super::*;
 
+    /// The kernels enable exactly the features the shared detection rule checks.
     #[test]
-    fn effective_level_never_exceeds_the_detected_one() {
-        let detected = SimdLevel::detect();
-        assert_ne!(detected, SimdLevel::Auto);
-        assert!(detected <= SimdLevel::supported());
-        assert_eq!(SimdLevel::Auto.effective(), detected);
-        assert_eq!(SimdLevel::Portable.effective(), SimdLevel::Portable);
-        for level in [SimdLevel::Portable, SimdLevel::Avx2, SimdLevel::Avx512] {
-            assert_eq!(level.effective(), level.min(detected));
+    fn the_kernels_enable_the_levels_features() {
+        for features in [SimdLevel::AVX512_FEATURES, SimdLevel::AVX2_FEATURES] {
+            assert!(include_str!("simd/x86.rs").contains(&format!("\"{features}\"")), "{features}");
         }
     }
 
-    #[test]
-    fn the_environment_caps_the_level_by_name() {
-        for level in [SimdLevel::Portable, SimdLevel::Avx2, SimdLevel::Avx512] {
-            assert_eq!(SimdLevel::from_env(Some(level.name())), level);
-        }
-        assert_eq!(SimdLevel::from_env(Some(" avx2\n")), SimdLevel::Avx2);
-        assert_eq!(SimdLevel::from_env(None), SimdLevel::Avx512);
-        assert_eq!(SimdLevel::from_env(Some("sse9")), SimdLevel::Avx512);
-    }
-
-    /// The centered test must agree with the two comparisons on every double
-    /// near the bounds, the center, and far away.
     #[test]
     fn centered_test_is_exact_or_refused() {
         let bounds = [

@@ -56,7 +56,7 @@ mod avx512;
 mod block;
 mod moments;
 
-use block::{BLOCK, BlockContext, ShearFactors, block_row_sums};
+use block::{BLOCK, BlockContext, RowTask, ShearFactors, block_row_sums};
 
 /// One angle's rows of theta, sin theta and cos theta, with the angle.
 type ShearRow<'r> = (((&'r mut [f64], &'r mut [f64]), &'r mut [f64]), &'r AngleData);
@@ -450,11 +450,8 @@ impl<'a> ChiSquaredObjective<'a> {
                 cos_theta: &cos_theta[angle_range],
             };
             let angle_data = &data[angle_idx * n_points..(angle_idx + 1) * n_points];
-            if let Some(sums) = avx512::row_strip_sums(isa, &context, &shear_factors, angle_data, block_row) {
-                *partial = sums;
-                return;
-            }
-            *partial = block_row_sums(isa, &context, &shear_factors, angle_data, block_row);
+            let task = RowTask { context: &context, shear: &shear_factors, data: angle_data, block_row };
+            *partial = avx512::row_strip_sums(isa, &task).unwrap_or_else(|| block_row_sums(isa, &task));
         };
         if parallel {
             scratch.partial.par_iter_mut().enumerate().for_each(block);

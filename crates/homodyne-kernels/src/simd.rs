@@ -1,6 +1,6 @@
 //! Run-time selection of the instruction set, and the macro that compiles a
-//! kernel body once per instruction set (the safe dispatcher; the CPU
-//! detection is in `simd/x86.rs`).
+//! kernel body once per instruction set: the safe dispatcher. [`SimdLevel`]
+//! and the CPU detection are `homodyne-simd`'s, shared with `homodyne-angles`.
 //!
 //! A default build targets baseline x86-64 (SSE2, no FMA), which loses to
 //! numba's host-compiled code by several times. Each kernel body is therefore
@@ -19,84 +19,7 @@
 /// floating-point additions.
 pub(crate) const LANES: usize = 16;
 
-/// The widest instruction set the kernels may use.
-///
-/// The kernels are compiled once per level and chosen at run time, so a
-/// default build (baseline x86-64) still runs AVX-512 code where the CPU has
-/// it. The same type, detection rule and environment variable serve
-/// `homodyne-angles`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub enum SimdLevel {
-    /// Portable code for the compilation target only (SSE2 on x86-64).
-    Portable,
-    /// AVX2 with FMA, BMI1 and POPCNT (x86-64).
-    Avx2,
-    /// AVX-512 F/BW/CD/DQ/VL with AVX2, FMA, BMI1 and POPCNT (x86-64).
-    Avx512,
-    /// The best level this CPU supports.
-    #[default]
-    Auto,
-}
-
-impl SimdLevel {
-    /// The best level this CPU supports, capped by the environment variable
-    /// `HOMODYNE_SIMD` (`portable`, `avx2` or `avx512`; other values are
-    /// ignored), read once per process: the level every kernel of this
-    /// crate runs.
-    pub fn detect() -> SimdLevel {
-        static DETECTED: std::sync::OnceLock<SimdLevel> = std::sync::OnceLock::new();
-        *DETECTED.get_or_init(|| {
-            let cap = SimdLevel::from_env(std::env::var("HOMODYNE_SIMD").ok().as_deref());
-            SimdLevel::supported().min(cap)
-        })
-    }
-
-    /// The best level the CPU supports, without the environment's cap.
-    fn supported() -> SimdLevel {
-        #[cfg(target_arch = "x86_64")]
-        {
-            x86::supported()
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            SimdLevel::Portable
-        }
-    }
-
-    /// The cap `HOMODYNE_SIMD` sets (`Avx512`, no cap, when unset or unknown).
-    fn from_env(value: Option<&str>) -> SimdLevel {
-        match value.map(str::trim) {
-            Some("portable") => SimdLevel::Portable,
-            Some("avx2") => SimdLevel::Avx2,
-            _ => SimdLevel::Avx512,
-        }
-    }
-
-    /// The level that will actually run: `self`, lowered to what
-    /// [`detect`](Self::detect) allows.
-    #[must_use]
-    pub fn effective(self) -> SimdLevel {
-        let detected = SimdLevel::detect();
-        match self {
-            SimdLevel::Auto => detected,
-            requested => requested.min(detected),
-        }
-    }
-
-    /// A short lower-case name (`portable`, `avx2`, `avx512`, `auto`), the
-    /// values `HOMODYNE_SIMD` takes.
-    pub fn name(self) -> &'static str {
-        match self {
-            SimdLevel::Portable => "portable",
-            SimdLevel::Avx2 => "avx2",
-            SimdLevel::Avx512 => "avx512",
-            SimdLevel::Auto => "auto",
-        }
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-mod x86;
+pub use homodyne_simd::SimdLevel;
 
 /// An instruction-set level this CPU is known to support. The field is
 /// private: the constructors check the CPU, which is what makes the calls into
@@ -114,11 +37,7 @@ impl Isa {
     /// whatever `HOMODYNE_SIMD` says).
     #[cfg_attr(not(test), expect(dead_code, reason = "the unit tests' list of levels"))]
     pub(crate) fn available() -> Vec<Isa> {
-        [SimdLevel::Portable, SimdLevel::Avx2, SimdLevel::Avx512]
-            .into_iter()
-            .filter(|&level| level <= SimdLevel::supported())
-            .map(Isa)
-            .collect()
+        SimdLevel::available().into_iter().map(Isa).collect()
     }
 
     /// The portable level, available everywhere.
@@ -171,7 +90,7 @@ macro_rules! multiversion {
 
             match isa.level() {
                 #[cfg(target_arch = "x86_64")]
-                // SAFETY: an `Isa` at this level exists only if `simd::x86::supported`
+                // SAFETY: an `Isa` at this level exists only if `SimdLevel::supported`
                 // found AVX-512 F/BW/CD/DQ/VL, AVX2, FMA, BMI1 and POPCNT on this CPU
                 // at run time: the features this copy enables.
                 $crate::simd::SimdLevel::Avx512 => unsafe { avx512($($arg),*) },
@@ -190,25 +109,12 @@ pub(crate) use multiversion;
 mod tests {
     use super::*;
 
+    /// The macro's copies enable exactly the features the shared detection rule checks.
     #[test]
-    fn effective_level_never_exceeds_the_detected_one() {
-        let detected = SimdLevel::detect();
-        assert_ne!(detected, SimdLevel::Auto);
-        assert!(detected <= SimdLevel::supported());
-        assert_eq!(SimdLevel::Auto.effective(), detected);
-        for level in [SimdLevel::Portable, SimdLevel::Avx2, SimdLevel::Avx512] {
-            assert_eq!(level.effective(), level.min(detected));
-        }
-        assert_eq!(Isa::available().last().map(|isa| isa.level()), Some(SimdLevel::supported()));
-    }
-
-    #[test]
-    fn the_environment_caps_the_level_by_name() {
-        for level in [SimdLevel::Portable, SimdLevel::Avx2, SimdLevel::Avx512] {
-            assert_eq!(SimdLevel::from_env(Some(level.name())), level);
-        }
-        assert_eq!(SimdLevel::from_env(Some(" avx2\n")), SimdLevel::Avx2);
-        assert_eq!(SimdLevel::from_env(None), SimdLevel::Avx512);
-        assert_eq!(SimdLevel::from_env(Some("sse9")), SimdLevel::Avx512);
+    fn the_copies_enable_the_levels_features() {
+        let levels: Vec<SimdLevel> = Isa::available().into_iter().map(Isa::level).collect();
+        assert_eq!(levels, SimdLevel::available());
+        assert!(include_str!("simd.rs").contains(&format!("enable = \"{}\"", SimdLevel::AVX512_FEATURES)));
+        assert!(include_str!("simd.rs").contains(&format!("enable = \"{}\"", SimdLevel::AVX2_FEATURES)));
     }
 }

@@ -5,32 +5,25 @@
 use crate::simd::{Isa, SimdLevel};
 use crate::sum::DoubleDouble;
 
-use super::block::{BlockContext, ShearFactors};
+use super::block::RowTask;
 
 /// The off-diagonal sums of one block row (as `block::block_row_sums`
 /// computes them) by the AVX-512 kernel, or `None` where it does not apply:
 /// another instruction set, or factors out of range (the generic kernel's
 /// one `exp` per element then runs).
-pub(super) fn row_strip_sums(
-    isa: Isa,
-    context: &BlockContext<'_>,
-    shear: &ShearFactors<'_>,
-    data: &[f64],
-    block_row: usize,
-) -> Option<[DoubleDouble; 3]> {
-    if !context.factorised || isa.level() != SimdLevel::Avx512 {
+pub(super) fn row_strip_sums(isa: Isa, task: &RowTask<'_>) -> Option<[DoubleDouble; 3]> {
+    if !task.context.factorised || isa.level() != SimdLevel::Avx512 {
         return None;
     }
     #[cfg(target_arch = "x86_64")]
     {
         // SAFETY: an `Isa` at the AVX-512 level exists only if the CPU was
         // found to have AVX-512 F/BW/CD/DQ/VL, AVX2 and FMA at run time
-        // (`simd::x86::supported`), a superset of what this kernel enables.
-        Some(unsafe { x86::row_strip_sums_avx512(context, shear, data, block_row) })
+        // (`SimdLevel::supported`), a superset of what this kernel enables.
+        Some(unsafe { x86::row_strip_sums_avx512(task) })
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (shear, data, block_row);
         None
     }
 }
@@ -45,7 +38,7 @@ mod x86 {
 
     use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
 
-    use crate::objective::block::{BLOCK, BlockContext, HALF, SERIES_LIMIT, ShearFactors};
+    use crate::objective::block::{BLOCK, HALF, RowTask, SERIES_LIMIT, ShearFactors};
 
     /// How far ahead in a row the data are prefetched, in doubles (1 KiB).
     /// The rows are read in order, yet on the test machine the explicit
@@ -74,12 +67,8 @@ mod x86 {
     /// more once the data outgrow the caches: its rows are a page apart,
     /// which defeats the prefetchers and the TLB.
     #[target_feature(enable = "avx512f,avx512dq,fma")]
-    pub(super) fn row_strip_sums_avx512(
-        context: &BlockContext<'_>,
-        shear: &ShearFactors<'_>,
-        data: &[f64],
-        block_row: usize,
-    ) -> [DoubleDouble; 3] {
+    pub(super) fn row_strip_sums_avx512(task: &RowTask<'_>) -> [DoubleDouble; 3] {
+        let RowTask { context, shear, data, block_row } = *task;
         let n = context.n_frames;
         let mut lanes = [CompensatedLanes::default(); 3];
         for row in block_row * BLOCK..((block_row + 1) * BLOCK).min(n) {

@@ -37,16 +37,21 @@ pub(super) struct ShearFactors<'s> {
     pub(super) cos_theta: &'s [f64],
 }
 
+/// One work item of the fused pass: one block row of one angle's data.
+#[derive(Clone, Copy)]
+pub(super) struct RowTask<'s> {
+    pub(super) context: &'s BlockContext<'s>,
+    pub(super) shear: &'s ShearFactors<'s>,
+    /// The angle's `(N, N)` data, row-major.
+    pub(super) data: &'s [f64],
+    pub(super) block_row: usize,
+}
+
 /// Off-diagonal sums of one block row of one angle, from its strict upper
 /// triangle: `sum T`, `sum T^2` (each twice the triangle's) and
 /// `sum T (E_ij + E_ji)`.
-pub(super) fn block_row_sums(
-    isa: Isa,
-    context: &BlockContext<'_>,
-    shear: &ShearFactors<'_>,
-    data: &[f64],
-    block_row: usize,
-) -> [DoubleDouble; 3] {
+pub(super) fn block_row_sums(isa: Isa, task: &RowTask<'_>) -> [DoubleDouble; 3] {
+    let RowTask { context, shear, data, block_row } = *task;
     let n = context.n_frames;
     let n_blocks = n.div_ceil(BLOCK);
     let row_start = block_row * BLOCK;
