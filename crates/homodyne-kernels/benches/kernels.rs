@@ -180,3 +180,35 @@ fn objective_read_limit(bencher: Bencher<'_, '_>, (n_angles, n_frames): (usize, 
     let values = data.as_slice().expect("standard layout");
     read_limit(bencher, &[values]);
 }
+
+/// The gradient's derivative pass at an evaluation (the gradient of a fit
+/// step costs this plus one `objective` evaluation): beside `objective`, in
+/// objective evaluations.
+#[divan::bench(args = [(5, 50), (23, 200), (23, 1000)], sample_count = 10)]
+fn objective_gradient(bencher: Bencher<'_, '_>, (n_angles, n_frames): (usize, usize)) {
+    let (data, phi) = experiment(n_angles, n_frames);
+    let selected: Vec<usize> = (0..n_angles).collect();
+    let config = ObjectiveConfig { model: model(n_frames), sigma: SigmaRule::default() };
+    let objective = ChiSquaredObjective::new(data.view(), &phi, &selected, config).expect("valid data");
+    let value = objective.evaluate(&TRUE_PARAMS).expect("valid parameters");
+    let mut gradient = vec![0.0; TRUE_PARAMS.len()];
+    let pool = PinnedPool::new();
+    bencher
+        .counter(divan::counter::ItemsCount::new(n_angles * n_frames * n_frames))
+        .bench_local(|| pool.run(|| objective.gradient_into(divan::black_box(&value), &mut gradient)));
+}
+
+/// The Gauss-Newton normal equations at an evaluation (one per accepted fit step).
+#[divan::bench(args = [(5, 50), (23, 200), (23, 1000)], sample_count = 10)]
+fn objective_normal_equations(bencher: Bencher<'_, '_>, (n_angles, n_frames): (usize, usize)) {
+    let (data, phi) = experiment(n_angles, n_frames);
+    let selected: Vec<usize> = (0..n_angles).collect();
+    let config = ObjectiveConfig { model: model(n_frames), sigma: SigmaRule::default() };
+    let objective = ChiSquaredObjective::new(data.view(), &phi, &selected, config).expect("valid data");
+    let value = objective.evaluate(&TRUE_PARAMS).expect("valid parameters");
+    let mut normal = homodyne_kernels::NormalEquations::default();
+    let pool = PinnedPool::new();
+    bencher
+        .counter(divan::counter::ItemsCount::new(n_angles * n_frames * n_frames))
+        .bench_local(|| pool.run(|| objective.normal_equations_into(divan::black_box(&value), &mut normal)));
+}

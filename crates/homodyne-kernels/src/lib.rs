@@ -67,7 +67,9 @@ pub use model::{
     shear_rate_into, sinc_squared, sinc_squared_scalar, solve_scaling_batch, solve_scaling_batch_into, time_grid,
     time_integral_matrix, time_integral_matrix_into,
 };
-pub use objective::{AngleFit, ChiSquaredObjective, ObjectiveConfig, ObjectiveValue, SigmaRule};
+pub use objective::{
+    AngleFit, AngleNormal, ChiSquaredObjective, NormalEquations, ObjectiveConfig, ObjectiveValue, SigmaRule,
+};
 pub use simd::SimdLevel;
 pub use stats::{
     ChiSquared, chi_squared_batch, chi_squared_batch_into, chi_squared_weighted, chi_squared_weighted_with_dof,

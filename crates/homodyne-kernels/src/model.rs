@@ -117,6 +117,37 @@ fn power_law_into(time: &[f64], prefactor: f64, exponent: f64, offset: f64, floo
     }
 }
 
+/// The derivatives of [`power_law_into`]'s rate with respect to
+/// `(prefactor, exponent, offset)`, per frame, into `out[frame]`.
+///
+/// At the rule's kinks the derivative taken is the one of the branch the
+/// value came from: where the rate is clamped to `floor` all three are 0
+/// (the value does not move); where the power term is dropped (`exponent <
+/// 0`, `t <= 1e-10`) only the offset's is 1; at `t = 0` the exponent's is 0
+/// (the limit of `t^e ln t` for `e > 0`; at `e <= 0` the value jumps there).
+pub(crate) fn power_law_derivatives_into(
+    time: &[f64],
+    prefactor: f64,
+    exponent: f64,
+    offset: f64,
+    floor: f64,
+    out: &mut [[f64; 3]],
+) {
+    for (derivatives, &t) in out.iter_mut().zip(time) {
+        *derivatives = if exponent < 0.0 && t <= 1e-10 {
+            [0.0, 0.0, if offset < floor { 0.0 } else { 1.0 }]
+        } else {
+            let power = t.powf(exponent);
+            if prefactor * power + offset < floor {
+                [0.0; 3]
+            } else {
+                let log_term = if t > 0.0 { prefactor * power * t.ln() } else { 0.0 };
+                [power, log_term, 1.0]
+            }
+        };
+    }
+}
+
 fn check_finite_parameters(names: &[&'static str], values: &[f64]) -> Result<(), KernelError> {
     for (&name, &value) in names.iter().zip(values) {
         if !value.is_finite() {

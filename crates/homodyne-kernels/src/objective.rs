@@ -54,7 +54,12 @@ use crate::sum::DoubleDouble;
 
 mod avx512;
 mod block;
+mod derivative_block;
+mod derivatives;
 mod moments;
+
+use derivative_block::DerivativeSums;
+pub use derivatives::{AngleNormal, NormalEquations};
 
 use block::{BLOCK, BlockContext, RowTask, ShearFactors, block_row_sums};
 
@@ -118,6 +123,10 @@ pub struct AngleFit {
     pub reduced_chi2: f64,
     /// The angle's sigma (fixed at construction).
     pub sigma: f64,
+    /// `sum T` over the angle's `N^2` points (diagonal included).
+    pub theory_sum: f64,
+    /// `sum T^2` over the angle's `N^2` points.
+    pub theory_square_sum: f64,
 }
 
 /// The value of the objective and its parts.
@@ -134,6 +143,10 @@ pub struct ObjectiveValue {
     pub degrees_of_freedom: usize,
     /// One fit per selected angle, in the order they were selected.
     pub angles: Vec<AngleFit>,
+    /// The parameters it was evaluated at: the derivatives
+    /// ([`ChiSquaredObjective::gradient_into`] and the others) start from
+    /// this evaluation.
+    pub params: Vec<f64>,
 }
 
 /// Settings of a [`ChiSquaredObjective`].
@@ -157,6 +170,19 @@ struct AngleData {
     trace: DoubleDouble,
 }
 
+/// What [`ChiSquaredObjective::prepare_factors`] decided for one evaluation.
+#[derive(Debug, Clone, Copy)]
+struct Factors {
+    /// `a_j * b_i` (true) or one `exp` per element (false).
+    factorised: bool,
+    /// Whether the model has a shear term at these parameters.
+    shear: bool,
+    /// `0.5 q^2 dt`.
+    decay: f64,
+    /// Whether the passes run on the rayon pool.
+    parallel: bool,
+}
+
 /// Per-evaluation scratch, reused across calls.
 #[derive(Debug, Default)]
 struct Scratch {
@@ -172,6 +198,15 @@ struct Scratch {
     cos_theta: Vec<f64>,
     /// Per (selected angle, block row): sum T, sum T^2, sum T (E + E^T).
     partial: Vec<[DoubleDouble; 3]>,
+    /// The derivative passes: per frame, the rate's derivatives; the
+    /// cumulative ones of D (3 x padded) and of gamma (3 x padded); per
+    /// selected angle, theta's (4 x padded); the sums per work item and per angle.
+    rate_derivatives: Vec<[f64; 3]>,
+    diffusion_derivatives: Vec<f64>,
+    shear_derivatives: Vec<f64>,
+    theta_derivatives: Vec<f64>,
+    derivative_partial: Vec<DerivativeSums>,
+    derivative_totals: Vec<DerivativeSums>,
 }
 
 /// The mean reduced chi-squared of the homodyne model against measured
@@ -332,28 +367,20 @@ impl<'a> ChiSquaredObjective<'a> {
     /// buffers: repeated calls allocate nothing.
     pub fn evaluate_into(&self, params: &[f64], out: &mut ObjectiveValue) -> Result<(), KernelError> {
         validate_params(params, self.config.model.mode)?;
-        let taken = self.scratch.lock().map_or(None, |mut slot| slot.take());
-        let mut scratch = taken.unwrap_or_default();
-        let result = self.evaluate_with(params, &mut scratch, out);
-        if let Ok(mut slot) = self.scratch.lock() {
-            *slot = Some(scratch);
-        }
-        result
+        self.with_scratch(|scratch| self.evaluate_with(params, scratch, out))?;
+        out.params.clear();
+        out.params.extend_from_slice(params);
+        Ok(())
     }
 
-    // One evaluation in phases (factors, fused pass, per-angle fits), kept in
-    // one place so that they read in order.
-    #[expect(clippy::too_many_lines, reason = "the phases of one evaluation read in order in one place")]
-    fn evaluate_with(
-        &self,
-        params: &[f64],
-        scratch: &mut Scratch,
-        out: &mut ObjectiveValue,
-    ) -> Result<(), KernelError> {
+    /// The angle-independent and per-angle factors of the fused pass at
+    /// `params`, into `scratch`: the cumulative integrals of D and gamma,
+    /// `a_j` and `b_i` (or the cumulative sums where they would leave the
+    /// range of doubles), and theta, sin theta and cos theta per selected angle.
+    fn prepare_factors(&self, params: &[f64], scratch: &mut Scratch) -> Result<Factors, KernelError> {
         let model = &self.config.model;
         let n_frames = self.n_frames;
-        let n_blocks = n_frames.div_ceil(BLOCK);
-        let padded = n_blocks * BLOCK;
+        let padded = n_frames.div_ceil(BLOCK) * BLOCK;
         let n_angles = self.angles.len();
 
         // Angle-independent factors: cumulative integrals of D and gamma.
@@ -392,10 +419,7 @@ impl<'a> ChiSquaredObjective<'a> {
             scratch.shear_cumulative.resize(n_frames, 0.0);
             shear_rate_into(&self.time, params[3], params[4], params[5], &mut scratch.rate)?;
             cumulative_sum_into(&scratch.rate, &mut scratch.shear_cumulative);
-            let base = match model.sinc {
-                SincConvention::Normalized => PI * model.sinc_prefactor(),
-                SincConvention::Unnormalized => model.sinc_prefactor(),
-            };
+            let base = self.shear_base();
             let shear_cumulative = &scratch.shear_cumulative;
             let fill = |(((theta, sin_theta), cos_theta), angle): ShearRow<'_>| {
                 let scale = base * shear_cosine(params[6], angle.phi_deg);
@@ -424,6 +448,44 @@ impl<'a> ChiSquaredObjective<'a> {
                     .for_each(fill);
             }
         }
+        Ok(Factors { factorised, shear, decay, parallel })
+    }
+
+    /// The shear prefactor before the angle's cosine, in the units the
+    /// kernels use (`sin(d) / d`: the normalised sinc's `pi` folded in).
+    fn shear_base(&self) -> f64 {
+        let model = &self.config.model;
+        match model.sinc {
+            SincConvention::Normalized => PI * model.sinc_prefactor(),
+            SincConvention::Unnormalized => model.sinc_prefactor(),
+        }
+    }
+
+    /// Takes the scratch space (or a new one), runs `work` with it, puts it back.
+    fn with_scratch<R>(&self, work: impl FnOnce(&mut Scratch) -> R) -> R {
+        let taken = self.scratch.lock().map_or(None, |mut slot| slot.take());
+        let mut scratch = taken.unwrap_or_default();
+        let result = work(&mut scratch);
+        if let Ok(mut slot) = self.scratch.lock() {
+            *slot = Some(scratch);
+        }
+        result
+    }
+
+    // One evaluation in phases (factors, fused pass, per-angle fits), kept in
+    // one place so that they read in order.
+    fn evaluate_with(
+        &self,
+        params: &[f64],
+        scratch: &mut Scratch,
+        out: &mut ObjectiveValue,
+    ) -> Result<(), KernelError> {
+        let model = &self.config.model;
+        let n_frames = self.n_frames;
+        let n_blocks = n_frames.div_ceil(BLOCK);
+        let padded = n_blocks * BLOCK;
+        let n_angles = self.angles.len();
+        let Factors { factorised, shear, decay, parallel } = self.prepare_factors(params, scratch)?;
 
         // The fused pass: one work item per (angle, block row).
         scratch.partial.resize(n_angles * n_blocks, [DoubleDouble::default(); 3]);
@@ -486,6 +548,8 @@ impl<'a> ChiSquaredObjective<'a> {
                 chi2,
                 reduced_chi2: chi2 / dof as f64,
                 sigma: angle.sigma,
+                theory_sum: sum_t.to_f64(),
+                theory_square_sum: sum_tt.to_f64(),
             });
         }
         summarize(out, (n_frames * n_frames * n_angles).saturating_sub(model.mode.n_params()).max(1));
@@ -563,11 +627,30 @@ mod tests {
             let config = ObjectiveConfig { model, sigma: SigmaRule::default() };
             let mut objective = ChiSquaredObjective::new(data.view(), &phi, &[0, 1, 2], config).unwrap();
             objective.isa = Isa::portable();
-            let expected = objective.evaluate(&params).unwrap().value;
+            let (value, gradient) = objective.value_and_gradient(&params).unwrap();
+            let normal = objective.normal_equations(&value).unwrap();
+            let expected = value.value;
+            let close = |got: &[f64], expected: &[f64]| {
+                let scale = expected.iter().fold(0.0f64, |largest, value| largest.max(value.abs()));
+                got.iter().zip(expected).all(|(got, expected)| (got - expected).abs() <= 1e-11 * scale)
+            };
             for isa in Isa::available() {
                 objective.isa = isa;
                 let got = objective.evaluate(&params).unwrap().value;
                 assert!((got - expected).abs() <= 1e-12 * expected, "{isa:?} {mode:?}: {got} vs {expected}");
+                let (_, got_gradient) = objective.value_and_gradient(&params).unwrap();
+                assert!(close(&got_gradient, &gradient), "{isa:?} {mode:?}: {got_gradient:?} vs {gradient:?}");
+                let got_normal = objective.normal_equations(&value).unwrap();
+                for (got, expected) in got_normal.angles.iter().zip(&normal.angles) {
+                    for (got, expected) in [
+                        (&got.residual, &expected.residual),
+                        (&got.theory, &expected.theory),
+                        (&got.one, &expected.one),
+                        (&got.products, &expected.products),
+                    ] {
+                        assert!(close(got, expected), "{isa:?} {mode:?}: {got:?} vs {expected:?}");
+                    }
+                }
             }
         }
     }

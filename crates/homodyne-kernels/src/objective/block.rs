@@ -68,13 +68,9 @@ pub(super) fn block_row_sums(isa: Isa, task: &RowTask<'_>) -> [DoubleDouble; 3] 
     let mut lower_transposed = [[0.0; BLOCK]; BLOCK];
     for block_col in block_row..n_blocks {
         let col_start = block_col * BLOCK;
-        if !context.factorised {
-            // Skip blocks where every element's exponent underflows.
-            let nearest_col = column_factor[block_col][0];
-            let farthest_row = row_factor[block_row][valid_rows - 1];
-            if context.decay * (nearest_col - farthest_row) > UNDERFLOW_EXPONENT {
-                break;
-            }
+        // Skip blocks where every element's exponent underflows.
+        if block_underflows(context, block_row, block_col, valid_rows) {
+            break;
         }
         let valid_cols = (n - col_start).min(BLOCK);
         let factors = BlockFactors {
@@ -89,40 +85,7 @@ pub(super) fn block_row_sums(isa: Isa, task: &RowTask<'_>) -> [DoubleDouble; 3] 
             diagonal_block: block_col == block_row,
             valid_rows,
         };
-        if valid_rows == BLOCK && valid_cols == BLOCK {
-            // Interior block: E[rows][cols] row by row, E[cols][rows] through a
-            // transpose of fixed-size arrays (no bounds checks, no zero fill).
-            let mut lower = [[0.0; BLOCK]; BLOCK];
-            for (offset, (upper_row, lower_row)) in upper.iter_mut().zip(&mut lower).enumerate() {
-                let upper_start = (row_start + offset) * n + col_start;
-                upper_row.copy_from_slice(&data[upper_start..upper_start + BLOCK]);
-                let lower_start = (col_start + offset) * n + row_start;
-                lower_row.copy_from_slice(&data[lower_start..lower_start + BLOCK]);
-            }
-            for (row, transposed_row) in lower_transposed.iter_mut().enumerate() {
-                for (col, value) in transposed_row.iter_mut().enumerate() {
-                    *value = lower[col][row];
-                }
-            }
-        } else {
-            // Edge block: zeros outside the matrix.
-            for (row, upper_row) in upper.iter_mut().enumerate() {
-                upper_row.fill(0.0);
-                if row < valid_rows {
-                    let start = (row_start + row) * n + col_start;
-                    upper_row[..valid_cols].copy_from_slice(&data[start..start + valid_cols]);
-                }
-            }
-            for row in &mut lower_transposed {
-                row.fill(0.0);
-            }
-            for col in 0..valid_cols {
-                let start = (col_start + col) * n + row_start;
-                for (transposed_row, &value) in lower_transposed.iter_mut().zip(&data[start..start + valid_rows]) {
-                    transposed_row[col] = value;
-                }
-            }
-        }
+        load_block(data, n, (row_start, valid_rows), (col_start, valid_cols), &mut upper, &mut lower_transposed);
         block_sums(
             isa,
             &mut lanes,
@@ -135,6 +98,68 @@ pub(super) fn block_row_sums(isa: Isa, task: &RowTask<'_>) -> [DoubleDouble; 3] 
     let two = DoubleDouble::from_f64(2.0);
     let [sum_t, sum_tt, sum_te] = lanes.map(|lane| lane.total());
     [sum_t.mul(two), sum_tt.mul(two), sum_te]
+}
+
+/// Copies the data of one 16 x 16 block, rows `row_start..` and columns
+/// `col_start..` (`valid` of each inside the matrix), into `upper`, and of
+/// its mirror block transposed into `lower_transposed`, so that both read
+/// `[row][column]` of the upper block; zeros outside the matrix.
+pub(super) fn load_block(
+    data: &[f64],
+    n: usize,
+    (row_start, valid_rows): (usize, usize),
+    (col_start, valid_cols): (usize, usize),
+    upper: &mut [[f64; BLOCK]; BLOCK],
+    lower_transposed: &mut [[f64; BLOCK]; BLOCK],
+) {
+    if valid_rows == BLOCK && valid_cols == BLOCK {
+        // Interior block: E[rows][cols] row by row, E[cols][rows] through a
+        // transpose of fixed-size arrays (no bounds checks, no zero fill).
+        let mut lower = [[0.0; BLOCK]; BLOCK];
+        for (offset, (upper_row, lower_row)) in upper.iter_mut().zip(&mut lower).enumerate() {
+            let upper_start = (row_start + offset) * n + col_start;
+            upper_row.copy_from_slice(&data[upper_start..upper_start + BLOCK]);
+            let lower_start = (col_start + offset) * n + row_start;
+            lower_row.copy_from_slice(&data[lower_start..lower_start + BLOCK]);
+        }
+        for (row, transposed_row) in lower_transposed.iter_mut().enumerate() {
+            for (col, value) in transposed_row.iter_mut().enumerate() {
+                *value = lower[col][row];
+            }
+        }
+    } else {
+        // Edge block: zeros outside the matrix.
+        for (row, upper_row) in upper.iter_mut().enumerate() {
+            upper_row.fill(0.0);
+            if row < valid_rows {
+                let start = (row_start + row) * n + col_start;
+                upper_row[..valid_cols].copy_from_slice(&data[start..start + valid_cols]);
+            }
+        }
+        for row in lower_transposed.iter_mut() {
+            row.fill(0.0);
+        }
+        for col in 0..valid_cols {
+            let start = (col_start + col) * n + row_start;
+            for (transposed_row, &value) in lower_transposed.iter_mut().zip(&data[start..start + valid_rows]) {
+                transposed_row[col] = value;
+            }
+        }
+    }
+}
+
+/// Whether every element of the block (`block_row`, `block_col`) underflows
+/// to zero when the factors are not factorised (`factors` hold the
+/// cumulative sums): then so does every block further right.
+pub(super) fn block_underflows(
+    context: &BlockContext<'_>,
+    block_row: usize,
+    block_col: usize,
+    valid_rows: usize,
+) -> bool {
+    let nearest_col = context.column_factor[block_col * BLOCK];
+    let farthest_row = context.row_factor[block_row * BLOCK + valid_rows - 1];
+    !context.factorised && context.decay * (nearest_col - farthest_row) > UNDERFLOW_EXPONENT
 }
 
 /// Per-frame inputs of one 16 x 16 block.
@@ -162,7 +187,7 @@ struct BlockInputs<'s> {
 
 /// `sinc(d) = sin(d) / d` from its series, for `|d| < SERIES_LIMIT`.
 #[inline(always)]
-fn sinc_series<const FMA: bool>(d: f64) -> f64 {
+pub(super) fn sinc_series<const FMA: bool>(d: f64) -> f64 {
     let d2 = d * d;
     // 1 - d^2/6 + d^4/120 - d^6/5040 + d^8/362880
     let poly = mul_add::<FMA>(d2, 1.0 / 362_880.0, -1.0 / 5040.0);
@@ -176,7 +201,7 @@ pub(super) const HALF: usize = BLOCK / 2;
 
 /// A `[f64; HALF]` from `values[offset..offset + HALF]`.
 #[inline(always)]
-fn half(values: &[f64; BLOCK], offset: usize) -> [f64; HALF] {
+pub(super) fn half(values: &[f64; BLOCK], offset: usize) -> [f64; HALF] {
     std::array::from_fn(|lane| values[offset + lane])
 }
 

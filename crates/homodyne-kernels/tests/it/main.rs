@@ -1,6 +1,7 @@
 //! Integration tests of `homodyne-kernels`: the v1 test vectors, property
 //! tests against naive references, adversarial accuracy, errors, allocations.
 
+mod derivatives;
 mod errors;
 mod objective;
 mod stats;

@@ -13,7 +13,7 @@ fn kernels() -> Value {
     serde_json::from_str(include_str!("../data/kernels.json")).unwrap()
 }
 
-fn objective_vectors() -> Value {
+pub(crate) fn objective_vectors() -> Value {
     serde_json::from_str(include_str!("../data/objective.json")).unwrap()
 }
 
@@ -113,7 +113,7 @@ fn least_squares_and_residuals_match_v1() {
     }
 }
 
-fn objective_config(case: &Value) -> ObjectiveConfig {
+pub(crate) fn objective_config(case: &Value) -> ObjectiveConfig {
     ObjectiveConfig {
         model: ModelConfig {
             n_frames: case["N"].as_u64().unwrap() as usize,
@@ -127,7 +127,7 @@ fn objective_config(case: &Value) -> ObjectiveConfig {
     }
 }
 
-fn indices(value: &Value) -> Vec<usize> {
+pub(crate) fn indices(value: &Value) -> Vec<usize> {
     value.as_array().unwrap().iter().map(|index| index.as_u64().unwrap() as usize).collect()
 }
 
