@@ -345,6 +345,16 @@ impl<'a> ChiSquaredObjective<'a> {
         })
     }
 
+    /// The settings the objective was built with.
+    pub fn config(&self) -> &ObjectiveConfig {
+        &self.config
+    }
+
+    /// The indices of the selected angles (into `phi_deg`), in selection order.
+    pub fn selected_angles(&self) -> Vec<usize> {
+        self.angles.iter().map(|angle| angle.angle_idx).collect()
+    }
+
     /// The sigma of each selected angle, in selection order.
     pub fn sigmas(&self) -> Vec<f64> {
         self.angles.iter().map(|angle| angle.sigma).collect()
