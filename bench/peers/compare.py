@@ -14,8 +14,10 @@ excluded), the same rule as the Rust side.
 
 import json
 import os
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -101,12 +103,22 @@ def homodyne_rs_cache_factory(array):
 
 FROM_PYTHON = "homodyne-rs from Python"
 
+# The fit workload: the same truth, start (30% off), bounds and model as
+# examples/peers.rs; the peers run scipy's Nelder-Mead over the same
+# objective (homodyne_rs.Objective, every angle), as a v1 user would.
+FIT_TRUTH = np.array([1e4, 0.5, 50.0, 5e-5, 0.5, 1e-5, 5.0])
+FIT_BOUNDS = [(1.0, 1e6), (-2.0, 2.0), (-1e4, 1e4), (1e-6, 1.0), (-2.0, 2.0), (-0.01, 0.01), (-10.0, 10.0)]
+FIT_RUNS = 5
+NELDER_MEAD_DEFAULTS = "scipy Nelder-Mead, defaults"
+NELDER_MEAD_SAME_TOLERANCE = "scipy Nelder-Mead to the fit's ftol"
+
 IMPLEMENTATIONS = {
     "angles": [FROM_PYTHON, "Python loop", "numpy mask", "numba @njit"],
     "correlation": [FROM_PYTHON, "Python loop", "np.corrcoef", "numba two-pass"],
     "chi2": [FROM_PYTHON, "numpy", "numba"],
     "batch_chi2": [FROM_PYTHON, "numpy axis=1", "numba prange"],
     "objective": [FROM_PYTHON, "v1 pipeline, sigma in call", "v1 pipeline, sigma precomputed"],
+    "fit": [FROM_PYTHON, NELDER_MEAD_DEFAULTS, NELDER_MEAD_SAME_TOLERANCE],
     "cache": [FROM_PYTHON, "cachetools.LRUCache + lz4.frame"],
 }
 
@@ -163,7 +175,58 @@ def prepare(workload, implementation, size, directory):
         return lambda: kp.objective(*args, sigma)
     if workload == "cache":
         return cache_round_trip_factory(load(directory, f"cache_{size}.npy"))
+    if workload == "fit":
+        import homodyne_rs as hr
+        from scipy.optimize import minimize
+
+        c2, phi, mode, x0, _ = fit_inputs(directory, size)
+        objective = hr.Objective(c2, phi, dt=0.1, q=0.0054, gap=2e6, mode=mode, filter_angles=False)
+        if implementation == NELDER_MEAD_DEFAULTS:
+            return lambda: minimize(objective, x0, method="Nelder-Mead")
+        # Stops when the simplex's values agree to ftol relative, as the
+        # fit's ftol = 1e-10 (xatol infinite: only the values decide).
+        reference = np.load(Path(directory) / "out" / f"homodyne-rs_fit_{size}.npy")
+        fatol = 1e-10 * reference[-1]
+        options = {"fatol": fatol, "xatol": np.inf, "maxiter": 100_000, "maxfev": 100_000}
+        return lambda: minimize(objective, x0, method="Nelder-Mead", options=options)
     raise SystemExit(f"unknown workload {workload!r}")
+
+
+def fit_inputs(directory, size):
+    """The fit workload's data, mode, start and bounds."""
+    c2, phi = load(directory, f"fit_c2_{size}.npy"), load(directory, f"fit_phi_{size}.npy")
+    mode = "laminar_flow" if size.startswith("laminar") else "static"
+    n = 7 if mode == "laminar_flow" else 3
+    return c2, phi, mode, FIT_TRUTH[:n] * 1.3, FIT_BOUNDS[:n]
+
+
+def check_fit(result, reference_path):
+    """The fit from Python must equal homodyne-rs's; a peer's optimum is
+    described ('note: ...', never a failure): its objective beside the fit's
+    and how far its parameters land, in the fit's standard errors."""
+    reference = np.load(reference_path)
+    n = (reference.size - 1) // 2
+    params, sigma, objective = reference[:n], reference[n : 2 * n], reference[-1]
+    if hasattr(result, "uncertainties"):
+        worst = float(np.max(np.abs(result.params - params) / np.abs(params)))
+        return "ok" if worst <= TOLERANCE else f"differs: relative error {worst:.1e}"
+    z = np.abs(result.x - params) / sigma
+    return (
+        f"note: {result.nfev} evaluations, objective {result.fun / objective - 1:+.1e} relative to the fit's, "
+        f"parameters up to {z.max():.1f} sigma from the fit's"
+    )
+
+
+def measure_runs(call, runs):
+    """(median, min) seconds of `runs` calls (fewer, at least 3, once one lasts over 20 s)."""
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - start)
+        if len(samples) >= 3 and samples[-1] > 20.0:
+            break
+    return statistics.median(samples), min(samples)
 
 
 def prepare_homodyne_rs(workload, size, directory):
@@ -188,6 +251,10 @@ def prepare_homodyne_rs(workload, size, directory):
         objective = hr.Objective(c2, phi, dt=0.1, q=0.0054, gap=2e6, filter_angles=False)
         params = np.array([20000.0, 0.3, 50.0, 0.0002, 0.25, 5e-05, 2.0])
         return lambda: objective(params)
+    if workload == "fit":
+        c2, phi, mode, x0, bounds = fit_inputs(directory, size)
+        # The objective's construction is part of the call, as on the Rust side.
+        return lambda: hr.fit(c2, phi, dt=0.1, q=0.0054, gap=2e6, mode=mode, x0=x0, bounds=bounds)
     if workload == "cache":
         round_trip, _ = homodyne_rs_cache_factory(load(directory, f"cache_{size}.npy"))
         return round_trip
@@ -222,9 +289,13 @@ def main():
         print(run.stdout.strip().splitlines()[-1])
         return
     call = prepare(workload, implementation, size, directory)
-    status = check(call(), Path(directory) / "out" / f"homodyne-rs_{workload}_{size}.npy")
+    reference = Path(directory) / "out" / f"homodyne-rs_{workload}_{size}.npy"
+    status = check_fit(call(), reference) if workload == "fit" else check(call(), reference)
     line = {"implementation": implementation, "check": status, "peak_rss_bytes": None}
-    if status == "ok" or workload != "objective":
+    if workload == "fit":
+        median, minimum = measure_runs(call, FIT_RUNS)
+        line.update(median_s=median, min_s=minimum)
+    elif status == "ok" or workload != "objective":
         median, minimum = kp.measure(call)
         line.update(median_s=median, min_s=minimum)
     if workload == "cache" and implementation == FROM_PYTHON:

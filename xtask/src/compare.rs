@@ -15,7 +15,8 @@ use crate::Args;
 use crate::format::{format_ns, write_text};
 
 /// The Python packages, pinned: the versions the README's tables were made with.
-const PYTHON_PACKAGES: [&str; 4] = ["numpy==2.4.6", "numba==0.68.1", "cachetools==8.0.2", "lz4==4.4.5"];
+const PYTHON_PACKAGES: [&str; 5] =
+    ["numpy==2.4.6", "numba==0.68.1", "cachetools==8.0.2", "lz4==4.4.5", "scipy==1.17.1"];
 
 /// The column of the homodyne_rs package called from Python (bench/peers/compare.py).
 const FROM_PYTHON: &str = "homodyne-rs from Python";
@@ -283,7 +284,8 @@ pub(crate) fn compare(mut args: Args) -> Result<u8> {
                 &format!("{implementation} {workload} {size}"),
             )?;
             let check = value["check"].as_str().unwrap_or("no check").to_owned();
-            if check != "ok" {
+            // "note: ..." describes a peer's own answer (a fit's optimum), not a wrong result.
+            if check != "ok" && !check.starts_with("note: ") {
                 mismatches += 1;
                 eprintln!("  {implementation}: {check}");
             }

@@ -53,6 +53,7 @@ impl Default for FitConfig {
 
 /// Why a fit stopped (see the `levenberg` module for the criteria).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Termination {
     /// The gradient is below `gtol`.
     Gtol,

@@ -9,6 +9,12 @@ use pyo3::exceptions::{PyException, PyMemoryError, PyValueError};
 
 create_exception!(homodyne_rs, CacheError, PyException, "A cache file could not be read or written, or is damaged.");
 create_exception!(homodyne_rs, PerfError, PyException, "A baseline file could not be read or written, or git failed.");
+create_exception!(
+    homodyne_rs,
+    NotIdentifiableError,
+    PyValueError,
+    "The data do not determine some fitted parameters (singular Jacobian); `.parameters` names them."
+);
 
 /// Kernel errors are always about the values passed in.
 pub(crate) fn kernel(error: homodyne_kernels::KernelError) -> PyErr {

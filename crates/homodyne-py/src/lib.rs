@@ -18,6 +18,7 @@
 mod arrays;
 mod cache;
 mod errors;
+mod fit;
 mod kernels;
 mod objective;
 mod perf;
@@ -33,6 +34,7 @@ fn _homodyne_rs(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     module.add("CacheError", py.get_type::<errors::CacheError>())?;
     module.add("PerfError", py.get_type::<errors::PerfError>())?;
+    module.add("NotIdentifiableError", py.get_type::<errors::NotIdentifiableError>())?;
     module.add_function(wrap_pyfunction!(kernels::filter_angles, module)?)?;
     module.add_function(wrap_pyfunction!(kernels::fast_correlation, module)?)?;
     module.add_function(wrap_pyfunction!(kernels::correlation_matrix, module)?)?;
@@ -43,6 +45,7 @@ fn _homodyne_rs(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(kernels::c2_theory, module)?)?;
     module.add_class::<kernels::ChiSquared>()?;
     module.add_class::<objective::Objective>()?;
+    module.add_class::<fit::FitResult>()?;
     module.add_class::<cache::MemoryEfficientCache>()?;
     module.add_class::<perf::PerformanceRecorder>()?;
     module.add_class::<perf::PerfVerdict>()?;

@@ -4,13 +4,14 @@
 use homodyne_angles::Fallback;
 use homodyne_kernels::{ChiSquaredObjective, FlowMode, ModelConfig, ObjectiveConfig, ObjectiveValue, SigmaRule};
 use ndarray::ArrayView3;
-use numpy::{IntoPyArray, PyArray3, PyArrayMethods, PyUntypedArrayMethods};
+use numpy::{IntoPyArray, PyArray1, PyArray3, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use crate::arrays::{f64_array, f64_array_nd, slice};
 use crate::errors;
+use crate::fit::{self, FitResult};
 use crate::kernels::{flow_mode, sinc_convention};
 
 /// v1's validity checks (`advanced_settings.chi_squared_calculation.validity_check`):
@@ -299,6 +300,68 @@ impl Objective {
         dict.set_item("chi_squared_per_angle", column(|fit| fit.chi2).into_pyarray(py))?;
         dict.set_item("reduced_chi_squared_per_angle", reduced.into_pyarray(py))?;
         Ok(dict)
+    }
+
+    /// The gradient of the objective at `params` (one evaluation and one
+    /// derivative pass): a numpy array, one value per parameter. Where a
+    /// validity check rejects `params` the objective is `inf` and the
+    /// gradient NaN.
+    fn gradient<'py>(&self, py: Python<'py>, params: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        Ok(self.value_and_gradient(py, params)?.1)
+    }
+
+    /// `(value, gradient)` at `params`, for `scipy.optimize.minimize(objective.value_and_gradient,
+    /// x0, jac=True)`: the value as `__call__` returns it, the gradient as `gradient`.
+    fn value_and_gradient<'py>(
+        &self,
+        py: Python<'py>,
+        params: &Bound<'py, PyAny>,
+    ) -> PyResult<(f64, Bound<'py, PyArray1<f64>>)> {
+        let params = f64_array_nd(params, "params", 1)?;
+        let params = slice(&params, "params")?;
+        if self.validity.as_ref().is_some_and(|validity| validity.rejection(params, self.mode).is_some()) {
+            return Ok((f64::INFINITY, vec![f64::NAN; params.len()].into_pyarray(py)));
+        }
+        let objective = &self.inner;
+        let (value, gradient) = py.detach(|| objective.value_and_gradient(params)).map_err(errors::kernel)?;
+        Ok((value.value, gradient.into_pyarray(py)))
+    }
+
+    /// Fits the model from `x0` (bounded Levenberg-Marquardt, each angle's
+    /// contrast and offset profiled out, analytic derivatives); see
+    /// `homodyne_rs.fit`. `bounds`: one `(lower, upper)` per parameter
+    /// (infinite for none); `fixed`: one bool per parameter. Releases the GIL.
+    #[pyo3(signature = (x0, *, bounds = None, fixed = None, multistart = 0, seed = 0, max_iterations = 200,
+        ftol = 1e-10, xtol = 1e-10, gtol = 1e-10))]
+    #[expect(clippy::too_many_arguments, reason = "the fit's options, keyword-only in Python")]
+    fn fit(
+        &self,
+        py: Python<'_>,
+        x0: &Bound<'_, PyAny>,
+        bounds: Option<Vec<(f64, f64)>>,
+        fixed: Option<Vec<bool>>,
+        multistart: usize,
+        seed: u64,
+        max_iterations: usize,
+        ftol: f64,
+        xtol: f64,
+        gtol: f64,
+    ) -> PyResult<FitResult> {
+        let x0 = f64_array_nd(x0, "x0", 1)?;
+        let x0 = slice(&x0, "x0")?.to_vec();
+        let config = homodyne_fit::FitConfig {
+            bounds: bounds.unwrap_or_default(),
+            fixed: fixed.unwrap_or_default(),
+            max_iterations,
+            ftol,
+            xtol,
+            gtol,
+            multistart,
+            seed,
+        };
+        let objective = &self.inner;
+        let result = py.detach(|| homodyne_fit::fit(objective, &x0, &config)).map_err(|error| fit::error(py, error))?;
+        Ok(FitResult::new(result))
     }
 
     /// The indices of the angles that enter the objective (after filtering and fallback).

@@ -19,6 +19,7 @@ use std::time::Instant;
 
 use homodyne::angles::{AngleFilterOptimizer, AngleRange};
 use homodyne::cache::{compress, decompress};
+use homodyne::fit::{FitConfig, fit};
 use homodyne::kernels::{
     ChiSquaredObjective, FlowMode, ModelConfig, ObjectiveConfig, SigmaRule, SincConvention, c2_theory,
     chi_squared_batch, fast_chi_squared, fast_correlation,
@@ -36,6 +37,16 @@ const BATCH_ROWS: usize = 23;
 const BATCH_POINTS: usize = 1_000_000;
 const OBJECTIVE_SIZES: [(usize, usize); 3] = [(5, 50), (23, 200), (23, 1000)];
 const CACHE_SIZES: [usize; 2] = [1 << 20, 8 << 20];
+/// The fit workload's cases: (name, laminar flow?, angles, frames).
+const FIT_CASES: [(&str, bool, usize, usize); 3] =
+    [("static_3x200", false, 3, 200), ("laminar_23x200", true, 23, 200), ("laminar_23x1000", true, 23, 1000)];
+/// The fit's truth (laminar flow; static uses the first 3), started 30% off;
+/// `bench/peers/compare.py` uses the same values and bounds.
+const FIT_TRUTH: [f64; 7] = [1e4, 0.5, 50.0, 5e-5, 0.5, 1e-5, 5.0];
+const FIT_BOUNDS: [(f64, f64); 7] =
+    [(1.0, 1e6), (-2.0, 2.0), (-1e4, 1e4), (1e-6, 1.0), (-2.0, 2.0), (-0.01, 0.01), (-10.0, 10.0)];
+/// Fits are timed as the median of this many runs.
+const FIT_RUNS: usize = 5;
 /// The model parameters of the objective workload (laminar flow, v1 layout).
 const PARAMS: [f64; 7] = [20000.0, 0.3, 50.0, 0.0002, 0.25, 5e-05, 2.0];
 
@@ -64,6 +75,7 @@ fn plan() -> String {
     pairs.extend(CHI2_SIZES.iter().map(|n| ("chi2", n.to_string())));
     pairs.push(("batch_chi2", format!("{BATCH_ROWS}x{BATCH_POINTS}")));
     pairs.extend(OBJECTIVE_SIZES.iter().map(|(a, n)| ("objective", format!("{a}x{n}"))));
+    pairs.extend(FIT_CASES.iter().map(|(name, ..)| ("fit", (*name).to_owned())));
     pairs.extend(CACHE_SIZES.iter().map(|n| ("cache", n.to_string())));
     let items: Vec<String> = pairs.iter().map(|(workload, size)| format!("[\"{workload}\", \"{size}\"]")).collect();
     format!("[{}]", items.join(", "))
@@ -148,6 +160,11 @@ fn model(n_frames: usize) -> ModelConfig {
     }
 }
 
+/// The fit workload's model: v1's constants, normalised sinc (the Python objective's default).
+fn fit_model(n_frames: usize, laminar: bool) -> ModelConfig {
+    ModelConfig { mode: if laminar { FlowMode::LaminarFlow } else { FlowMode::Static }, ..model(n_frames) }
+}
+
 fn phi_deg(n_angles: usize) -> Vec<f64> {
     (0..n_angles).map(|angle_idx| -10.0 + 200.0 * angle_idx as f64 / (n_angles - 1).max(1) as f64).collect()
 }
@@ -190,6 +207,23 @@ fn generate(dir: &Path) -> Result<(), Error> {
             &values,
         )?;
         write_f64(&dir.join(format!("objective_phi_{n_angles}x{n_frames}.npy")), &[n_angles], &phi)?;
+    }
+    for (name, laminar, n_angles, n_frames) in FIT_CASES {
+        let config = fit_model(n_frames, laminar);
+        let phi: Vec<f64> = (0..n_angles).map(|a| -172.0 + 344.0 * a as f64 / (n_angles - 1) as f64).collect();
+        let truth = &FIT_TRUTH[..config.mode.n_params()];
+        let mut c2 = c2_theory(truth, &phi, &config)?;
+        // 1% Gaussian noise (Box-Muller), contrast 0.2-0.3 by angle, offset 1.
+        let u = uniform(2 * c2.len(), 9);
+        let n_points = n_frames * n_frames;
+        for ((flat, value), pair) in c2.iter_mut().enumerate().zip(u.chunks(2)) {
+            let normal = (-2.0 * (1.0 - pair[0]).ln()).sqrt() * (2.0 * std::f64::consts::PI * pair[1]).cos();
+            let contrast = 0.2 + 0.1 * ((flat / n_points) % 5) as f64 / 4.0;
+            *value = 1.0 + contrast * *value + 0.01 * normal;
+        }
+        let values: Vec<f64> = c2.iter().copied().collect();
+        write_f64(&dir.join(format!("fit_c2_{name}.npy")), &[n_angles, n_frames, n_frames], &values)?;
+        write_f64(&dir.join(format!("fit_phi_{name}.npy")), &[n_angles], &phi)?;
     }
     for bytes in CACHE_SIZES {
         // A smooth signal with a little noise: what correlation data looks like.
@@ -236,6 +270,20 @@ fn measure<T>(mut call: impl FnMut() -> T) -> (f64, f64) {
     let median =
         if samples.len().is_multiple_of(2) { f64::midpoint(samples[mid - 1], samples[mid]) } else { samples[mid] };
     (median, samples[0])
+}
+
+/// (median, minimum) seconds of `runs` calls, for calls that last long
+/// (fits): the median of five, as the issue asks.
+fn measure_runs<T>(mut call: impl FnMut() -> T, runs: usize) -> (f64, f64) {
+    let mut samples: Vec<f64> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            std::hint::black_box(call());
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    (samples[samples.len() / 2], samples[0])
 }
 
 /// Median seconds to read `arrays` once (a vectorised sum; on rayon's pool
@@ -320,6 +368,30 @@ fn run(workload: &str, size: &str, dir: &Path) -> Result<(), Error> {
             extra = format!(", \"bytes\": {}, \"read_limit_s\": {limit:e}", c2.len() * 8);
             (measure(|| objective.evaluate(&PARAMS)), "ChiSquaredObjective::evaluate")
         }
+        "fit" => {
+            let (shape, c2) = read_f64(&dir.join(format!("fit_c2_{size}.npy")))?;
+            let (_, phi) = read_f64(&dir.join(format!("fit_phi_{size}.npy")))?;
+            let c2 = Array3::from_shape_vec((shape[0], shape[1], shape[2]), c2)?;
+            let selected: Vec<usize> = (0..shape[0]).collect();
+            let laminar = size.starts_with("laminar");
+            let config = ObjectiveConfig { model: fit_model(shape[1], laminar), sigma: SigmaRule::default() };
+            let n = config.model.mode.n_params();
+            let x0: Vec<f64> = FIT_TRUTH[..n].iter().map(|value| value * 1.3).collect();
+            let options = FitConfig { bounds: FIT_BOUNDS[..n].to_vec(), ..FitConfig::default() };
+            // The objective's construction is part of a fit's time, as for a user.
+            let run_fit = || -> Result<_, Error> {
+                let objective = ChiSquaredObjective::new(c2.view(), &phi, &selected, config)?;
+                Ok(fit(&objective, &x0, &options)?)
+            };
+            let result = run_fit()?;
+            // Parameters, uncertainties, the objective, evaluations: what compare.py checks against.
+            let mut reference = result.params.clone();
+            reference.extend(&result.uncertainties);
+            reference.push(result.objective);
+            write_f64(&out, &[reference.len()], &reference)?;
+            extra = format!(", \"evaluations\": {}, \"jacobians\": {}", result.n_evaluations, result.n_jacobians);
+            (measure_runs(run_fit, FIT_RUNS), "homodyne_fit::fit from 30% off, objective built in the call")
+        }
         "cache" => {
             let (_, values) = read_f64(&dir.join(format!("cache_{size}.npy")))?;
             // What the cache does to a cold array and back (level 1, as
@@ -368,7 +440,7 @@ mod tests {
     #[test]
     fn the_plan_lists_every_workload() {
         let plan = plan();
-        for workload in ["angles", "correlation", "chi2", "batch_chi2", "objective", "cache"] {
+        for workload in ["angles", "correlation", "chi2", "batch_chi2", "objective", "fit", "cache"] {
             assert!(plan.contains(&format!("[\"{workload}\", ")), "{plan}");
         }
         assert!(plan.contains("[\"objective\", \"23x1000\"]"), "{plan}");

@@ -7,7 +7,8 @@
 //! | module | crate | what it does |
 //! |---|---|---|
 //! | [`angles`] | `homodyne-angles` | filtering of scattering angles against target ranges |
-//! | [`kernels`] | `homodyne-kernels` | correlation, chi-squared, and the homodyne model's fused objective |
+//! | [`kernels`] | `homodyne-kernels` | correlation, chi-squared, and the homodyne model's fused objective with its derivatives |
+//! | [`fit`] | `homodyne-fit` | bounded least-squares fits of the model with uncertainties |
 //! | [`cache`] | `homodyne-cache` | a memory-bounded, compressing cache for large arrays |
 //! | [`perf`] | `homodyne-perf` | benchmark baselines keyed to git, regression verdicts |
 //!
@@ -35,6 +36,7 @@
 
 pub use homodyne_angles as angles;
 pub use homodyne_cache as cache;
+pub use homodyne_fit as fit;
 pub use homodyne_kernels as kernels;
 pub use homodyne_perf as perf;
 

@@ -18,6 +18,67 @@ Key = Union[str, bytes]
 class CacheError(Exception): ...
 class PerfError(Exception): ...
 
+class NotIdentifiableError(ValueError):
+    parameters: List[str]
+
+PARAMETER_NAMES: Tuple[str, ...]
+
+class FitResult:
+    params: npt.NDArray[np.float64]
+    x: npt.NDArray[np.float64]
+    uncertainties: npt.NDArray[np.float64]
+    covariance: npt.NDArray[np.float64]
+    parameter_names: List[str]
+    angle_indices: npt.NDArray[np.int64]
+    contrast: npt.NDArray[np.float64]
+    contrast_uncertainties: npt.NDArray[np.float64]
+    offset: npt.NDArray[np.float64]
+    offset_uncertainties: npt.NDArray[np.float64]
+    chi2: float
+    chi2_reduced: float
+    degrees_of_freedom: int
+    objective: float
+    fun: float
+    at_bounds: List[bool]
+    n_evaluations: int
+    nfev: int
+    n_jacobians: int
+    n_iterations: int
+    success: bool
+    message: str
+    termination: str
+    starts: List[Dict[str, Any]]
+
+Bounds = Any
+Fixed = Any
+
+def fit(
+    c2_exp: ArrayLike,
+    phi: ArrayLike,
+    *,
+    dt: float,
+    q: float,
+    gap: float,
+    x0: ArrayLike,
+    mode: str = "laminar_flow",
+    bounds: Bounds = None,
+    fixed: Fixed = None,
+    multistart: int = 0,
+    seed: int = 0,
+    angle_ranges: Optional[Ranges] = None,
+    filter_angles: bool = False,
+    fallback: bool = True,
+    sinc: str = "normalized",
+    sigma_factor: float = 0.1,
+    minimum_sigma: float = 1e-10,
+    max_iterations: int = 200,
+    ftol: float = 1e-10,
+    xtol: float = 1e-10,
+    gtol: float = 1e-10,
+) -> FitResult: ...
+def normalize_bounds(bounds: Bounds, names: Sequence[str]) -> Optional[List[Tuple[float, float]]]: ...
+def normalize_fixed(fixed: Fixed, names: Sequence[str]) -> Optional[List[bool]]: ...
+
 def filter_angles(
     phi: ArrayLike, ranges: Ranges, *, fallback: bool = True, wrap: bool = False
 ) -> npt.NDArray[np.int64]: ...
@@ -71,6 +132,21 @@ class Objective:
     ) -> None: ...
     def __call__(self, params: ArrayLike) -> float: ...
     def components(self, params: ArrayLike) -> Dict[str, Any]: ...
+    def gradient(self, params: ArrayLike) -> npt.NDArray[np.float64]: ...
+    def value_and_gradient(self, params: ArrayLike) -> Tuple[float, npt.NDArray[np.float64]]: ...
+    def fit(
+        self,
+        x0: ArrayLike,
+        *,
+        bounds: Bounds = None,
+        fixed: Fixed = None,
+        multistart: int = 0,
+        seed: int = 0,
+        max_iterations: int = 200,
+        ftol: float = 1e-10,
+        xtol: float = 1e-10,
+        gtol: float = 1e-10,
+    ) -> FitResult: ...
     @property
     def selected_angles(self) -> npt.NDArray[np.int64]: ...
     @property

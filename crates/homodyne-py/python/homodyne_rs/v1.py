@@ -4,7 +4,9 @@
 objective reads onto :class:`homodyne_rs.Objective`'s arguments;
 :meth:`homodyne_rs.Objective.from_v1_config` builds the objective from them,
 and :func:`fit` runs v1's classical fit (scipy's Nelder-Mead with the
-options and starting point of the same file).
+options and starting point of the same file) or, with
+``method="least_squares"``, homodyne-rs's bounded least squares with the
+file's bounds and start, which returns uncertainties.
 """
 
 from __future__ import annotations
@@ -123,6 +125,18 @@ def objective_settings(config: Mapping[str, Any]) -> Dict[str, Any]:
     }
 
 
+def parameter_bounds(config: Mapping[str, Any], n_params: int) -> List[Tuple[float, float]]:
+    """``parameter_space.bounds`` as one ``(min, max)`` pair per parameter
+    (a missing bound or entry is infinite), in the model's order."""
+    entries = config.get("parameter_space", {}).get("bounds", []) if isinstance(config.get("parameter_space"), Mapping) else []
+    out = []
+    for index in range(n_params):
+        entry = entries[index] if index < len(entries) and isinstance(entries[index], Mapping) else {}
+        lower, upper = entry.get("min"), entry.get("max")
+        out.append((float("-inf") if lower is None else float(lower), float("inf") if upper is None else float(upper)))
+    return out
+
+
 def fit(
     config: ConfigLike,
     c2_exp: Any,
@@ -130,16 +144,27 @@ def fit(
     *,
     x0: Any = None,
     options: Optional[Mapping[str, Any]] = None,
+    method: str = "Nelder-Mead",
+    fixed: Any = None,
+    multistart: int = 0,
 ) -> Any:
-    """v1's classical fit: ``scipy.optimize.minimize(objective, x0,
-    method="Nelder-Mead", options=...)`` with the starting point
+    """v1's classical fit of a configuration's data.
+
+    ``method="Nelder-Mead"`` (v1's): ``scipy.optimize.minimize(objective,
+    x0, method="Nelder-Mead", options=...)`` with the starting point
     ``initial_parameters.values`` and the options
     ``optimization_config.classical_optimization.method_options.Nelder-Mead``
-    of the configuration (``x0`` and ``options`` override them). Returns
+    of the configuration (``x0`` and ``options`` override them); returns
     scipy's ``OptimizeResult``.
-    """
-    from scipy.optimize import minimize
 
+    ``method="least_squares"``: :meth:`homodyne_rs.Objective.fit` on the
+    same objective (v1's angle filter and sigma rule) from the same start,
+    bounded by ``parameter_space.bounds``; ``options`` may set
+    ``max_iterations``, ``ftol``, ``xtol``, ``gtol``; ``fixed`` and
+    ``multistart`` as for :func:`homodyne_rs.fit`. Returns a
+    :class:`homodyne_rs.FitResult` (``x``, ``fun`` and ``nfev`` as scipy's,
+    plus uncertainties and covariance).
+    """
     from . import Objective
 
     loaded = load_config(config)
@@ -149,6 +174,19 @@ def fit(
         if values is None:
             raise ValueError("the v1 configuration has no initial_parameters.values (pass x0)")
         x0 = list(values)[: objective.n_params]
+    if method == "least_squares":
+        known = {"max_iterations", "ftol", "xtol", "gtol"}
+        settings = dict(options or {})
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise ValueError(f"unknown least_squares options {unknown} (known: {sorted(known)})")
+        return objective.fit(
+            x0, bounds=parameter_bounds(loaded, objective.n_params), fixed=fixed, multistart=multistart, **settings
+        )
+    if method != "Nelder-Mead":
+        raise ValueError(f"method must be 'Nelder-Mead' or 'least_squares', got {method!r}")
+    from scipy.optimize import minimize
+
     if options is None:
         methods = _section(loaded, "optimization_config", "classical_optimization", "method_options")
         options = dict(_section(methods, "Nelder-Mead"))
