@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use crate::FitError;
 use crate::levenberg::{self, Problem, Run};
-use crate::normal::{self, Covariance};
+use crate::normal::{self, Covariance, Reduced};
 
 /// The physical parameters' names, in the model's order (the first three in static mode).
 pub const PARAMETER_NAMES: [&str; 7] = ["D0", "alpha", "D_offset", "gamma0", "beta", "gamma_offset", "phi0"];
@@ -122,10 +122,16 @@ pub struct FitResult {
     pub offset_uncertainties: Vec<f64>,
     /// `S`: the sum over angles of `sum (E - contrast T - offset)^2 / sigma^2`.
     pub chi2: f64,
-    /// Points minus free parameters minus two per angle.
+    /// Independent points minus free parameters minus two per angle.
     pub degrees_of_freedom: usize,
-    /// `chi2 / degrees_of_freedom`: scales the covariance.
+    /// Chi-squared of the independent points over `degrees_of_freedom`:
+    /// scales the covariance.
     pub chi2_reduced: f64,
+    /// Whether every angle's data were exactly symmetric (`E[i][j] ==
+    /// E[j][i]`, as measured two-time correlations are): each off-diagonal
+    /// value then counts once, not twice, in the error bars (which are
+    /// otherwise too small by about `sqrt(2)`) and the degrees of freedom.
+    pub symmetric_data: bool,
     /// The objective's value (v1's mean reduced chi-squared) at `params`.
     pub objective: f64,
     /// Per parameter, whether it ended on a bound (its uncertainty is then
@@ -220,21 +226,27 @@ pub fn fit(objective: &ChiSquaredObjective<'_>, x0: &[f64], config: &FitConfig) 
             }));
         }
     };
-    let points_per_angle = model.n_frames * model.n_frames;
-    finish(best, &bounds, &free, config, points_per_angle, (n_evaluations, n_jacobians), outcomes)
+    finish(objective, best, (&bounds, &free), config, (n_evaluations, n_jacobians), outcomes)
 }
 
 /// The result of the winning run: covariance, uncertainties, the scaling's.
 fn finish(
+    objective: &ChiSquaredObjective<'_>,
     run: Run,
-    bounds: &[(f64, f64)],
-    free: &[usize],
+    (bounds, free): (&[(f64, f64)], &[usize]),
     config: &FitConfig,
-    points_per_angle: usize,
     (n_evaluations, n_jacobians): (usize, usize),
     starts: Vec<StartOutcome>,
 ) -> Result<FitResult, FitError> {
     let n = run.value.params.len();
+    let n_frames = objective.config().model.n_frames;
+    let symmetric_data = objective.is_symmetric();
+    let (normal, points_per_angle) = if symmetric_data {
+        normal::unique_pairs(&run.normal, &objective.diagonal_sums(), n_frames)
+    } else {
+        (run.normal.clone(), (n_frames * n_frames) as f64)
+    };
+    let reduced = Reduced::new(&normal, n, points_per_angle);
     let at_bounds: Vec<bool> =
         run.value.params.iter().zip(bounds).map(|(&x, &(lower, upper))| x <= lower || x >= upper).collect();
     // The curvature's covariance of every free parameter, those on a bound
@@ -242,19 +254,19 @@ fn finish(
     // bars too small (1-sigma coverage of D0 56% over 50 seeds where D_offset
     // often ended on its bound), the unconditional one errs on the safe side (80%).
     let Covariance { params: mut covariance, mut scaling } =
-        normal::covariance(&run.reduced, free, 1.0).map_err(|singular| FitError::NotIdentifiable {
+        normal::covariance(&reduced, free, 1.0).map_err(|singular| FitError::NotIdentifiable {
             parameters: singular.involved.iter().map(|&position| PARAMETER_NAMES[free[position]].to_owned()).collect(),
             params: run.value.params.clone(),
         })?;
     // Angles whose scaling was fitted (a constant theory keeps contrast 1, offset 0).
     let fitted_scalings = scaling.iter().filter(|block| block[0] > 0.0).count();
-    let n_points = run.value.angles.len() * points_per_angle;
-    let degrees_of_freedom = n_points.saturating_sub(free.len() + 2 * fitted_scalings).max(1);
-    let chi2 = run.value.chi2_total;
-    let chi2_reduced = chi2 / degrees_of_freedom as f64;
+    let n_points = run.value.angles.len() as f64 * points_per_angle;
+    let degrees_of_freedom = (n_points as usize).saturating_sub(free.len() + 2 * fitted_scalings).max(1);
+    let chi2_reduced = reduced.chi2 / degrees_of_freedom as f64;
     for value in covariance.iter_mut().chain(scaling.iter_mut().flatten()) {
         *value *= chi2_reduced;
     }
+    let chi2 = run.value.chi2_total;
     let sqrt = |value: f64| value.max(0.0).sqrt();
     Ok(FitResult {
         uncertainties: (0..n).map(|k| sqrt(covariance[k * n + k])).collect(),
@@ -267,6 +279,7 @@ fn finish(
         chi2,
         degrees_of_freedom,
         chi2_reduced,
+        symmetric_data,
         objective: run.value.value,
         at_bounds,
         n_evaluations,

@@ -48,8 +48,8 @@ pub(crate) struct Problem<'a> {
 #[derive(Debug, Clone)]
 pub(crate) struct Run {
     pub(crate) value: ObjectiveValue,
-    /// The normal equations' reduced system at `value`.
-    pub(crate) reduced: Reduced,
+    /// The normal equations at `value`.
+    pub(crate) normal: NormalEquations,
     pub(crate) termination: Termination,
     pub(crate) evaluations: usize,
     pub(crate) jacobians: usize,
@@ -128,8 +128,8 @@ pub(crate) fn run(objective: &ChiSquaredObjective<'_>, start: &[f64], problem: &
             break (Termination::Xtol, reduce_at(objective, &value, &mut normal, &mut jacobians, n, problem)?);
         }
     };
-    let (termination, reduced) = termination;
-    Ok(Run { value, reduced, termination, evaluations, jacobians, iterations })
+    let (termination, _) = termination;
+    Ok(Run { value, normal, termination, evaluations, jacobians, iterations })
 }
 
 /// The reduced system at `value` (after a last accepted step).

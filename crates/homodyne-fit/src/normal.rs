@@ -178,3 +178,31 @@ pub(crate) fn scaled_inverse(matrix: &[f64], m: usize) -> Result<Vec<f64>, Singu
     let inverse = linalg::inverse(&correlation, m).ok_or_else(|| Singular { involved: (0..m).collect() })?;
     Ok((0..m * m).map(|flat| inverse[flat] * scale[flat / m] * scale[flat % m]).collect())
 }
+
+/// The normal equations of the independent data when every angle's data
+/// are symmetric: each off-diagonal value is then one measurement counted
+/// twice, so the sums over all points are halved for the off-diagonal part
+/// (the diagonal's theory is 1 and its derivatives 0), and chi-squared is
+/// that of the upper triangle and the diagonal. Returns them with the
+/// number of independent points per angle, `N (N + 1) / 2`.
+pub(crate) fn unique_pairs(
+    normal: &NormalEquations,
+    diagonal: &[(f64, f64)],
+    n_frames: usize,
+) -> (NormalEquations, f64) {
+    let n = n_frames as f64;
+    let mut unique = normal.clone();
+    for (angle, &(sum, squares)) in unique.angles.iter_mut().zip(diagonal) {
+        let fit = &mut angle.fit;
+        let shift = fit.contrast + fit.offset;
+        let diagonal_chi2 = (squares - 2.0 * shift * sum + n * shift * shift).max(0.0) / (fit.sigma * fit.sigma);
+        fit.chi2 = 0.5 * (fit.chi2 + diagonal_chi2);
+        fit.theory_sum = 0.5 * (fit.theory_sum + n);
+        fit.theory_square_sum = 0.5 * (fit.theory_square_sum + n);
+        for value in angle.residual.iter_mut().chain(&mut angle.theory).chain(&mut angle.one).chain(&mut angle.products)
+        {
+            *value *= 0.5;
+        }
+    }
+    (unique, 0.5 * n * (n + 1.0))
+}

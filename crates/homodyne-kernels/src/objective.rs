@@ -168,6 +168,8 @@ struct AngleData {
     sum_e: DoubleDouble,
     sum_ee: DoubleDouble,
     trace: DoubleDouble,
+    /// `sum E_ii^2`.
+    diagonal_squares: f64,
 }
 
 /// What [`ChiSquaredObjective::prepare_factors`] decided for one evaluation.
@@ -324,6 +326,7 @@ impl<'a> ChiSquaredObjective<'a> {
             let trace = (0..n_frames).fold(DoubleDouble::default(), |trace, frame| {
                 trace.add(DoubleDouble::from_f64(values[frame * n_frames + frame]))
             });
+            let diagonal_squares = (0..n_frames).map(|frame| values[frame * n_frames + frame].powi(2)).sum();
             let std = sums.std(n_points);
             angles.push(AngleData {
                 angle_idx,
@@ -332,6 +335,7 @@ impl<'a> ChiSquaredObjective<'a> {
                 sum_e: sums.sum,
                 sum_ee: sums.squares,
                 trace,
+                diagonal_squares,
             });
         }
         Ok(ChiSquaredObjective {
@@ -353,6 +357,33 @@ impl<'a> ChiSquaredObjective<'a> {
     /// The indices of the selected angles (into `phi_deg`), in selection order.
     pub fn selected_angles(&self) -> Vec<usize> {
         self.angles.iter().map(|angle| angle.angle_idx).collect()
+    }
+
+    /// Whether the data of every selected angle are exactly symmetric,
+    /// `E[i][j] == E[j][i]` (two-time correlations as measured usually
+    /// are): then each off-diagonal value is one measurement counted twice,
+    /// which error bars must know. One pass over the data, by blocks.
+    pub fn is_symmetric(&self) -> bool {
+        let n = self.n_frames;
+        let points = n * n;
+        let data: &[f64] = &self.c2_exp;
+        let symmetric = |angle: &AngleData| {
+            let values = &data[angle.angle_idx * points..(angle.angle_idx + 1) * points];
+            // Blocks of 32 rows x 32 columns: the transposed reads stay in cache.
+            (0..n).step_by(32).all(|row_block| {
+                (row_block..n).step_by(32).all(|col_block| {
+                    (row_block..(row_block + 32).min(n)).all(|i| {
+                        (col_block.max(i + 1)..(col_block + 32).min(n)).all(|j| values[i * n + j] == values[j * n + i])
+                    })
+                })
+            })
+        };
+        self.angles.par_iter().all(symmetric)
+    }
+
+    /// Per selected angle, the sum of the diagonal's data and of their squares.
+    pub fn diagonal_sums(&self) -> Vec<(f64, f64)> {
+        self.angles.iter().map(|angle| (angle.trace.to_f64(), angle.diagonal_squares)).collect()
     }
 
     /// The sigma of each selected angle, in selection order.

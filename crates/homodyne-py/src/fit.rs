@@ -1,5 +1,7 @@
 //! `FitResult` and the fit's errors: `homodyne_fit` for Python.
 
+use std::fmt::Write as _;
+
 use homodyne_fit::{FitError, FitResult as RustResult, PARAMETER_NAMES, Termination};
 use numpy::{IntoPyArray, PyArray1, PyArray2};
 use pyo3::prelude::*;
@@ -111,16 +113,23 @@ impl FitResult {
         self.inner.chi2
     }
 
-    /// `chi2` over the degrees of freedom (points minus free parameters minus two per angle).
+    /// Chi-squared of the independent points over `degrees_of_freedom`; scales the covariance.
     #[getter]
     fn chi2_reduced(&self) -> f64 {
         self.inner.chi2_reduced
     }
 
-    /// Points minus free parameters minus two per angle.
+    /// Independent points minus free parameters minus two per angle.
     #[getter]
     fn degrees_of_freedom(&self) -> usize {
         self.inner.degrees_of_freedom
+    }
+
+    /// Whether the data were exactly symmetric (then each off-diagonal
+    /// value counts once in the error bars and degrees of freedom).
+    #[getter]
+    fn symmetric_data(&self) -> bool {
+        self.inner.symmetric_data
     }
 
     /// The objective (v1's mean reduced chi-squared) at `params`.
@@ -207,10 +216,11 @@ impl FitResult {
         );
         for (k, name) in self.names.iter().enumerate() {
             let flag = if self.inner.at_bounds[k] { "  (at bound)" } else { "" };
-            out.push_str(&format!(
-                "  {name:>12} = {:>14.6e} +- {:.3e}{flag}\n",
+            let _ = writeln!(
+                out,
+                "  {name:>12} = {:>14.6e} +- {:.3e}{flag}",
                 self.inner.params[k], self.inner.uncertainties[k]
-            ));
+            );
         }
         out
     }

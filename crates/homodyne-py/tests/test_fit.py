@@ -41,12 +41,29 @@ def test_a_fit_recovers_the_truth_with_uncertainties():
     np.testing.assert_array_equal(result.x, result.params)
     assert result.fun == result.objective and result.nfev == result.n_evaluations > 0
     assert result.termination in {"gtol", "ftol", "xtol", "no_reduction"}
-    assert result.degrees_of_freedom == 23 * 60 * 60 - 7 - 2 * 23
+    assert result.degrees_of_freedom == 23 * 60 * 60 - 7 - 2 * 23 and not result.symmetric_data
     assert "gamma0" in repr(result)
     # The objective at the fit is below the objective at the start.
     objective = hr.Objective(c2, phi, filter_angles=False, **KWARGS)
     assert objective(result.params) == pytest.approx(result.objective, rel=1e-12)
     assert result.objective < objective(TRUTH * 1.3)
+
+
+def test_symmetric_data_count_each_pair_once():
+    c2, phi = synthetic(TRUTH, n_angles=5, n_frames=40)
+    upper = np.triu(c2)
+    symmetric = upper + np.transpose(np.triu(c2, 1), (0, 2, 1))
+    both = hr.fit(symmetric, phi, x0=TRUTH * 1.3, bounds=BOUNDS, **KWARGS)
+    assert both.symmetric_data and both.degrees_of_freedom == 5 * 40 * 41 // 2 - 7 - 10
+    # The same data, one value off by a rounding error: no longer symmetric,
+    # every value counts, and the error bars shrink by about sqrt(2) (as if
+    # the duplicated values were independent measurements; not exactly: the
+    # diagonal, measured once either way, pins contrast and offset in both).
+    nearly = symmetric.copy()
+    nearly[0, 3, 1] = np.nextafter(nearly[0, 3, 1], 2.0)
+    counted_twice = hr.fit(nearly, phi, x0=both.params, bounds=BOUNDS, **KWARGS)
+    assert not counted_twice.symmetric_data
+    np.testing.assert_allclose(both.uncertainties / counted_twice.uncertainties, np.sqrt(2), rtol=0.08)
 
 
 def central_differences(objective, params, step=1e-5):

@@ -50,6 +50,27 @@ pub(crate) fn gaussian(n: usize, seed: u64) -> Vec<f64> {
     out
 }
 
+/// As [`synthetic`], with the noise of `(i, j)` and `(j, i)` the same: data
+/// symmetric as measured two-time correlations are.
+pub(crate) fn synthetic_symmetric(
+    truth: &[f64],
+    phi: &[f64],
+    config: &ModelConfig,
+    noise: f64,
+    seed: u64,
+) -> Array3<f64> {
+    let mut c2 = synthetic(truth, phi, config, noise, seed);
+    let n = config.n_frames;
+    for mut angle in c2.outer_iter_mut() {
+        for i in 0..n {
+            for j in 0..i {
+                angle[[i, j]] = angle[[j, i]];
+            }
+        }
+    }
+    c2
+}
+
 /// The model at `truth` with contrast 0.2-0.3 and offset about 1 per angle, plus noise of standard deviation `noise`.
 pub(crate) fn synthetic(truth: &[f64], phi: &[f64], config: &ModelConfig, noise: f64, seed: u64) -> Array3<f64> {
     let mut c2 = c2_theory(truth, phi, config).unwrap();

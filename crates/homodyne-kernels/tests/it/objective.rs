@@ -203,3 +203,31 @@ fn per_angle_fits_recover_the_scaling_and_the_statistics_add_up() {
     assert_eq!(value.degrees_of_freedom, 3 * 900 - 7);
     assert_eq!(objective.sigmas().len(), 3);
 }
+
+#[test]
+fn symmetry_and_diagonal_sums_match_a_naive_scan() {
+    let config = model(37, FlowMode::LaminarFlow, SincConvention::Normalized);
+    let phi = [0.0, 20.0, 40.0];
+    let mut c2 = data(&TRUTH, &phi, &config, 1e-3, 9);
+    for mut angle in c2.outer_iter_mut() {
+        for i in 0..37 {
+            for j in 0..i {
+                angle[[i, j]] = angle[[j, i]];
+            }
+        }
+    }
+    let objective_config = ObjectiveConfig { model: config, sigma: SigmaRule::default() };
+    let objective = ChiSquaredObjective::new(c2.view(), &phi, &[0, 2], objective_config).unwrap();
+    assert!(objective.is_symmetric());
+    for (&(sum, squares), angle) in objective.diagonal_sums().iter().zip([0, 2]) {
+        let diagonal: Vec<f64> = (0..37).map(|i| c2[[angle, i, i]]).collect();
+        check_close("trace", sum, diagonal.iter().sum(), 1e-15);
+        check_close("squares", squares, diagonal.iter().map(|v| v * v).sum(), 1e-15);
+    }
+    // One value off in an unselected angle changes nothing; in a selected one, everything.
+    let mut off = c2.clone();
+    off[[1, 30, 2]] += 1e-9;
+    assert!(ChiSquaredObjective::new(off.view(), &phi, &[0, 2], objective_config).unwrap().is_symmetric());
+    off[[2, 36, 35]] += 1e-9;
+    assert!(!ChiSquaredObjective::new(off.view(), &phi, &[0, 2], objective_config).unwrap().is_symmetric());
+}

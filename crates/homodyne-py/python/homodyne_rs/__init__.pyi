@@ -37,6 +37,7 @@ class FitResult:
     chi2: float
     chi2_reduced: float
     degrees_of_freedom: int
+    symmetric_data: bool
     objective: float
     fun: float
     at_bounds: List[bool]
