@@ -305,3 +305,53 @@ mod codec {
         });
     }
 }
+
+/// One raw hit on a small entry while eight threads store 64 MiB arrays
+/// into a 512 MiB cache (ours compresses the colder ones in the storing
+/// threads; moka evicts them), each sample one call: the `slowest` column is
+/// the worst hit of the run. The storing threads run at the lowest priority
+/// (`homodyne_testkit::BackgroundLoad`), so that what a hit waits for is the
+/// cache, not the scheduler giving its core away; `examples/latency.rs`
+/// prints the percentiles (p99.9 and the maximum) of the same setup.
+#[divan::bench_group(sample_count = 20_000, sample_size = 1)]
+mod hit_under_compression {
+    use super::{Arc, Bencher, MB, cache, moka_cache, smooth};
+    use homodyne_testkit::BackgroundLoad;
+
+    /// 64 MiB of smooth data per store: compressible, tens of ms to compress.
+    fn big() -> Arc<Vec<f64>> {
+        Arc::new(smooth(8 * MB / 8))
+    }
+
+    #[divan::bench]
+    fn ours(bencher: Bencher<'_, '_>) {
+        let cache = Arc::new(cache(0.25));
+        cache.set(0, vec![1.0; 128]).expect("fits");
+        let big = big();
+        let load = {
+            let cache = Arc::clone(&cache);
+            BackgroundLoad::start(8, move |thread, iteration| {
+                let key = 1 + (thread * 4 + iteration % 4) as u64;
+                let _ = cache.set_arc(key, Arc::new(big.as_ref().clone()));
+            })
+        };
+        bencher.bench_local(|| cache.get(divan::black_box(&0)).map(|value| value[0]));
+        drop(load);
+    }
+
+    #[divan::bench]
+    fn moka(bencher: Bencher<'_, '_>) {
+        let cache = moka_cache(512 * MB);
+        cache.insert(0, Arc::new(vec![1.0; 128]));
+        let big = big();
+        let load = {
+            let cache = cache.clone();
+            BackgroundLoad::start(8, move |thread, iteration| {
+                let key = 1 + (thread * 4 + iteration % 4) as u64;
+                cache.insert(key, Arc::new(big.as_ref().clone()));
+            })
+        };
+        bencher.bench_local(|| cache.get(divan::black_box(&0)).map(|value| value[0]));
+        drop(load);
+    }
+}

@@ -63,11 +63,25 @@ pub(crate) struct Garbage<K, V> {
     entries: Vec<ledger::Removed<K, V>>,
     stored: Vec<Stored<V>>,
     values: Vec<Arc<V>>,
+    compressed: Vec<Compressed>,
 }
 
 impl<K, V> Default for Garbage<K, V> {
     fn default() -> Self {
-        Garbage { entries: Vec::new(), stored: Vec::new(), values: Vec::new() }
+        Garbage { entries: Vec::new(), stored: Vec::new(), values: Vec::new(), compressed: Vec::new() }
+    }
+}
+
+impl<K, V> Garbage<K, V> {
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty() && self.stored.is_empty() && self.values.is_empty() && self.compressed.is_empty()
+    }
+
+    fn append(&mut self, other: &mut Garbage<K, V>) {
+        self.entries.append(&mut other.entries);
+        self.stored.append(&mut other.stored);
+        self.values.append(&mut other.values);
+        self.compressed.append(&mut other.compressed);
     }
 }
 
@@ -117,6 +131,10 @@ pub struct MemoryEfficientCache<K, V> {
     clock: Arc<dyn Clock>,
     probe: Arc<dyn MemoryProbe>,
     pressure: PressureGate,
+    /// What reads removed (expired entries, entries evicted to make room for
+    /// a decompressed hit): freed by the next store, never by a read, so
+    /// that no hit waits for a large array to be freed.
+    graveyard: Mutex<Garbage<K, V>>,
 }
 
 impl<K: Hash + Eq + Clone + Send, V: CacheValue> MemoryEfficientCache<K, V> {
@@ -149,6 +167,7 @@ impl<K: Hash + Eq + Clone + Send, V: CacheValue> MemoryEfficientCache<K, V> {
             clock,
             probe,
             pressure: PressureGate { next_check_nanos: AtomicU64::new(0), under: AtomicBool::new(false) },
+            graveyard: Mutex::new(Garbage::default()),
         })
     }
 
@@ -226,12 +245,31 @@ impl<K: Hash + Eq + Clone + Send, V: CacheValue> MemoryEfficientCache<K, V> {
         let evicted = self.evict_to_limits(&mut inner, pressure, &mut garbage);
         drop(inner);
         drop(garbage);
+        self.free_buried();
         Ok(evicted)
+    }
+
+    /// Hands what a read removed to the next store (see `graveyard`).
+    fn bury(&self, mut garbage: Garbage<K, V>) {
+        if !garbage.is_empty() {
+            self.graveyard.lock().append(&mut garbage);
+        }
+    }
+
+    /// Frees what reads removed, outside every lock.
+    fn free_buried(&self) {
+        let buried = std::mem::take(&mut *self.graveyard.lock());
+        drop(buried);
     }
 
     /// The value under `key`, if present and not expired. An uncompressed hit
     /// returns the stored `Arc` itself; a compressed one is decompressed
     /// (outside the lock) and kept uncompressed, as recently used.
+    ///
+    /// A read never waits for work on other entries: it compresses nothing,
+    /// and entries it removes (expired ones, or evicted to keep a
+    /// decompressed hit) are freed by the next store, `purge_expired` or
+    /// `clear`, not by the read.
     pub fn get(&self, key: &K) -> Option<Arc<V>> {
         self.lookup(key, true)
     }
@@ -245,6 +283,8 @@ impl<K: Hash + Eq + Clone + Send, V: CacheValue> MemoryEfficientCache<K, V> {
         Self::purge_expired_locked(&mut inner, now, &mut garbage);
         let Some(slot) = inner.ledger.find(hash, key) else {
             inner.stats.misses += u64::from(count);
+            drop(inner);
+            self.bury(garbage);
             return None;
         };
         inner.ledger.touch(slot);
@@ -253,19 +293,23 @@ impl<K: Hash + Eq + Clone + Send, V: CacheValue> MemoryEfficientCache<K, V> {
             Stored::Raw(value) => {
                 let value = Arc::clone(value);
                 inner.stats.hits += u64::from(count);
+                drop(inner);
+                self.bury(garbage);
                 return Some(value);
             }
             Stored::Compressed(compressed) => Arc::clone(compressed),
         };
         let (id, shape, raw_bytes) = (entry.id, entry.shape.to_vec(), entry.raw_bytes);
         drop(inner);
-        drop(garbage);
+        self.bury(garbage);
         self.decompress_hit(slot, id, &compressed, &shape, raw_bytes, count)
     }
 
-    /// The rest of a compressed hit: decompress outside the lock (and
-    /// compress colder entries if the hot share asks for it), then keep the
-    /// value uncompressed if the entry is still there and room can be made.
+    /// The rest of a compressed hit: decompress outside the lock, then keep
+    /// the value uncompressed if the entry is still there and room can be
+    /// made by evicting others. A hit never compresses other entries (it
+    /// would wait for them): when keeping this one raw takes the hot share
+    /// above its target, the next store compresses colder entries.
     fn decompress_hit(
         &self,
         slot: u32,
@@ -278,7 +322,6 @@ impl<K: Hash + Eq + Clone + Send, V: CacheValue> MemoryEfficientCache<K, V> {
         let now = self.now();
         let pressure = self.under_pressure(now);
         let growth = raw_bytes.saturating_sub(compressed.len());
-        self.compress_for(Incoming { hot: raw_bytes, stored: growth, skip: Some(slot) }, None, pressure);
         let started = Instant::now();
         let value = V::decompress(shape, compressed).map(Arc::new);
         let elapsed = started.elapsed();
@@ -294,6 +337,8 @@ impl<K: Hash + Eq + Clone + Send, V: CacheValue> MemoryEfficientCache<K, V> {
                 Self::count(&mut inner, Cause::Explicit);
             }
             inner.stats.misses += u64::from(count);
+            drop(inner);
+            self.bury(garbage);
             return None;
         };
         inner.stats.hits += u64::from(count);
@@ -312,7 +357,7 @@ impl<K: Hash + Eq + Clone + Send, V: CacheValue> MemoryEfficientCache<K, V> {
             }
         }
         drop(inner);
-        drop(garbage);
+        self.bury(garbage);
         Some(value)
     }
 
@@ -342,20 +387,26 @@ impl<K: Hash + Eq + Clone + Send, V: CacheValue> MemoryEfficientCache<K, V> {
     /// Removes every entry.
     pub fn clear(&self) {
         let mut inner = self.lock();
-        let emptied = std::mem::replace(&mut inner.ledger, Ledger::new(self.config.compress_min_bytes));
+        let fresh = inner.ledger.emptied();
+        let emptied = std::mem::replace(&mut inner.ledger, fresh);
         inner.stats.removals_explicit += emptied.len() as u64;
         drop(inner);
         drop(emptied);
+        self.free_buried();
     }
 
     /// Removes the entries whose time to live has passed. (Every call does
     /// this for the entries that expired since the last one, so calling it
     /// is only needed to release memory while the cache is idle.)
+    /// Also frees what reads removed since the last store (see `get`).
     pub fn purge_expired(&self) {
         let now = self.now();
         let mut garbage = Garbage::default();
         let mut inner = self.lock();
         Self::purge_expired_locked(&mut inner, now, &mut garbage);
+        drop(inner);
+        drop(garbage);
+        self.free_buried();
     }
 
     /// A snapshot of the counters.
@@ -370,6 +421,8 @@ impl<K: Hash + Eq + Clone + Send, V: CacheValue> MemoryEfficientCache<K, V> {
         stats.stored_bytes = inner.ledger.stored_bytes;
         stats.compressed_entries = inner.ledger.compressed_entries();
         stats.under_pressure = inner.under_pressure;
+        drop(inner);
+        self.bury(garbage);
         stats
     }
 
@@ -529,7 +582,10 @@ impl<K: Hash + Eq + Clone + Send, V: CacheValue> MemoryEfficientCache<K, V> {
                         garbage.stored.push(old);
                     }
                     Ok(None) => inner.stats.stored_raw_incompressible += 1,
-                    Err(()) => inner.stats.compressions_abandoned += u64::from(compressed),
+                    Err(unused) => {
+                        inner.stats.compressions_abandoned += u64::from(compressed);
+                        garbage.compressed.extend(unused);
+                    }
                 }
                 garbage.values.push(job.value);
             }

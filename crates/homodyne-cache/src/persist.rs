@@ -1,9 +1,11 @@
 //! Saving a cache to a directory and loading it back.
 //!
-//! One file, `cache.hcache`, streamed entry by entry to a temporary name
-//! unique to the call, synced, renamed over the old one, and the directory
-//! synced: a crash never leaves a half-written cache, and two concurrent
-//! saves leave one of their two complete files. Saving holds the cache's
+//! One file, `cache.hcache`, streamed entry by entry through
+//! `homodyne_io::write_atomically` (a temporary file created exclusively
+//! under a random name, never through a planted link, synced, renamed over
+//! the old one, and the directory synced): a crash never leaves a
+//! half-written cache, and two concurrent saves leave one of their two
+//! complete files. Saving holds the cache's
 //! lock only to look up one entry at a time; the extra memory it needs is
 //! one 64 KiB buffer (plus one entry's elements if that array is not
 //! contiguous).
@@ -27,7 +29,6 @@ use std::fs;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::ENTRY_OVERHEAD_BYTES;
@@ -243,19 +244,6 @@ fn header(n_entries: u64) -> Vec<u8> {
     header
 }
 
-/// Makes a rename durable: the directory entry is synced too.
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        fs::File::open(dir)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
-    }
-}
-
 /// Why an entry was not loaded.
 enum Skip {
     /// The checksum fails or the fields contradict each other.
@@ -345,15 +333,12 @@ where
     /// # Errors
     /// [`CacheError::Io`] naming the file.
     pub fn save_to_dir(&self, dir: impl AsRef<Path>) -> Result<PathBuf, CacheError> {
-        static SAVES: AtomicU64 = AtomicU64::new(0);
         let dir = dir.as_ref();
         fs::create_dir_all(dir).map_err(io_error(dir))?;
         let path = dir.join(FILE_NAME);
-        let call = SAVES.fetch_add(1, Ordering::Relaxed);
-        let temporary = dir.join(format!(".{FILE_NAME}.tmp-{}-{call}", std::process::id()));
         let order = self.lock().ledger.snapshot();
-        let write = || -> std::io::Result<()> {
-            let mut out = BufWriter::with_capacity(IO_CHUNK_BYTES, fs::File::create(&temporary)?);
+        homodyne_io::write_atomically(&path, |file| {
+            let mut out = BufWriter::with_capacity(IO_CHUNK_BYTES, file);
             out.write_all(&header(0))?;
             let mut written = 0u64;
             for (slot, id) in order {
@@ -361,18 +346,11 @@ where
                 write_record(&mut out, &record)?;
                 written += 1;
             }
-            let mut file = out.into_inner().map_err(std::io::IntoInnerError::into_error)?;
+            let file = out.into_inner().map_err(std::io::IntoInnerError::into_error)?;
             file.seek(SeekFrom::Start(0))?;
-            file.write_all(&header(written))?;
-            file.sync_all()?;
-            drop(file);
-            fs::rename(&temporary, &path)?;
-            sync_dir(dir)
-        };
-        write().map_err(|source| {
-            let _ = fs::remove_file(&temporary);
-            CacheError::Io { path: path.clone(), source }
-        })?;
+            file.write_all(&header(written))
+        })
+        .map_err(|source| CacheError::Io { path: path.clone(), source })?;
         Ok(path)
     }
 
@@ -513,6 +491,13 @@ where
         let budget = self.config().budget_bytes();
         let damaged = |reason: &str| Skip::Damaged(reason.to_owned());
         let key_len = body.u32()?;
+        // The key is held in memory beside the entry: one larger than the
+        // whole budget cannot be stored, so it is not read into memory.
+        if key_len as usize > budget {
+            return Err(Skip::Unusable(format!(
+                "its key of {key_len} bytes is larger than the budget of {budget} bytes"
+            )));
+        }
         let mut key_bytes = Vec::new();
         body.bytes(u64::from(key_len), &mut key_bytes)?;
         let key = K::from_bytes(&key_bytes).ok_or_else(|| damaged("unreadable key"))?;
@@ -523,17 +508,19 @@ where
         if u64::from(ndim) * 8 > body.left {
             return Err(damaged("more axes than the entry has bytes"));
         }
+        if ndim as usize > DType::MAX_AXES {
+            return Err(damaged(&format!("{ndim} axes (at most {} are supported)", DType::MAX_AXES)));
+        }
         let shape: Vec<usize> = (0..ndim)
             .map(|_| body.u64().and_then(|length| usize::try_from(length).map_err(|_| damaged("axis too long"))))
             .collect::<Result<_, _>>()?;
         let raw_bytes = usize::try_from(body.u64()?).map_err(|_| damaged("size too large"))?;
-        let n_elements = shape
-            .iter()
-            .try_fold(1usize, |product, &length| product.checked_mul(length))
-            .ok_or_else(|| damaged("shape overflows"))?;
-        if n_elements.checked_mul(size) != Some(raw_bytes) {
+        // A shape no array can have (numpy refuses (0, 2^62) of float64 too).
+        let bytes = dtype.array_bytes(&shape).ok_or_else(|| damaged(&format!("no array can have shape {shape:?}")))?;
+        if bytes != raw_bytes {
             return Err(damaged("shape and size disagree"));
         }
+        let n_elements = raw_bytes / size;
         let remaining = if version >= 2 {
             let nanos = body.u64()?;
             (nanos != NO_EXPIRY).then(|| Duration::from_nanos(nanos))
@@ -545,10 +532,13 @@ where
         if payload_len != body.left {
             return Err(damaged("payload length disagrees with the entry length"));
         }
-        // Whatever is stored, a hit may hold the array raw: it must fit the budget.
-        if raw_bytes.saturating_add(ENTRY_OVERHEAD_BYTES) > budget {
+        // Whatever is stored, a hit may hold the array raw: it must fit the
+        // budget, and so must what is read into memory now.
+        if raw_bytes.max(usize::try_from(payload_len).unwrap_or(usize::MAX)).saturating_add(ENTRY_OVERHEAD_BYTES)
+            > budget
+        {
             return Err(Skip::Unusable(format!(
-                "its array of {raw_bytes} bytes is larger than the budget of {budget} bytes"
+                "its array of {raw_bytes} bytes ({payload_len} stored) is larger than the budget of {budget} bytes"
             )));
         }
         if !V::accepts(dtype, shape.len()) {

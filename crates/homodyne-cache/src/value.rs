@@ -58,6 +58,29 @@ impl DType {
         }
     }
 
+    /// The most axes a cached array may have: numpy's limit (32 before
+    /// numpy 2.0, which raised it to 64), so that every cached array can be
+    /// handed to numpy.
+    pub const MAX_AXES: usize = 32;
+
+    /// The bytes of an array of this dtype and `shape`, or `None` when no
+    /// array of that shape can exist: more than [`MAX_AXES`](Self::MAX_AXES)
+    /// axes, or the product of its non-zero extents times the element size
+    /// beyond `isize::MAX` (numpy refuses such a shape even when another
+    /// extent is 0). Sizes read from files and arrays from Python are
+    /// checked with it before anything is allocated.
+    pub fn array_bytes(self, shape: &[usize]) -> Option<usize> {
+        if shape.len() > DType::MAX_AXES {
+            return None;
+        }
+        let nonzero = shape
+            .iter()
+            .filter(|&&extent| extent != 0)
+            .try_fold(self.size(), |product, &extent| product.checked_mul(extent))
+            .filter(|&bytes| isize::try_from(bytes).is_ok())?;
+        Some(if shape.contains(&0) { 0 } else { nonzero })
+    }
+
     /// numpy's name of the dtype (`"float64"`, `"uint16"`, ...).
     pub fn name(self) -> &'static str {
         match self {

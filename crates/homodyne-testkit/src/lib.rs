@@ -250,3 +250,62 @@ mod tests {
         assert_eq!(peak, 0);
     }
 }
+
+/// Threads that run a closure in a loop until dropped, at the lowest
+/// scheduling priority (nice 19 on Linux): load that competes for the
+/// measured data structure, not for the measuring thread's core, so that a
+/// latency measured beside it shows what the structure makes a call wait
+/// for rather than when the scheduler preempts the caller.
+pub struct BackgroundLoad {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<usize>>,
+}
+
+impl BackgroundLoad {
+    /// Starts `threads` threads, each calling `work(thread_index, iteration)` until dropped.
+    pub fn start(threads: usize, work: impl Fn(usize, usize) + Send + Sync + 'static) -> BackgroundLoad {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let work = std::sync::Arc::new(work);
+        let threads = (0..threads)
+            .map(|index| {
+                let (stop, work) = (std::sync::Arc::clone(&stop), std::sync::Arc::clone(&work));
+                std::thread::spawn(move || {
+                    lower_priority();
+                    let mut iteration = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        work(index, iteration);
+                        iteration += 1;
+                    }
+                    iteration
+                })
+            })
+            .collect();
+        BackgroundLoad { stop, threads }
+    }
+
+    /// Stops the threads and returns how many calls each made.
+    pub fn finish(mut self) -> Vec<usize> {
+        self.stop_threads()
+    }
+
+    fn stop_threads(&mut self) -> Vec<usize> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.threads.drain(..).map(|thread| thread.join().unwrap_or(0)).collect()
+    }
+}
+
+impl Drop for BackgroundLoad {
+    fn drop(&mut self) {
+        self.stop_threads();
+    }
+}
+
+/// Nice 19 for the calling thread (Linux applies `setpriority` per thread).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority takes plain integers and reads no memory of ours;
+    // `0` names the calling thread. Its failure leaves the priority as it was.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+    }
+}

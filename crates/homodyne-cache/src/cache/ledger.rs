@@ -171,6 +171,15 @@ impl<K: Eq, V> Ledger<K, V> {
         }
     }
 
+    /// An empty ledger that goes on numbering insertions after `self`'s:
+    /// what `clear` installs. A compression started before the clear and
+    /// finished after it names its entry by `(slot, id)`; were ids to start
+    /// again at 0, a new entry in the same slot could carry the same id and
+    /// receive the old entry's compressed bytes.
+    pub(crate) fn emptied(&self) -> Self {
+        Ledger { next_id: self.next_id, ..Ledger::new(self.compress_min_bytes) }
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.len
     }
@@ -399,24 +408,26 @@ impl<K: Eq, V> Ledger<K, V> {
 
     /// Ends a compression started by [`take_coldest`](Self::take_coldest):
     /// the entry is stored compressed, or marked incompressible, or (when it
-    /// was used or replaced meanwhile, `Err`) left as it is. Returns the raw
-    /// value it no longer holds, for the caller to drop outside the lock.
+    /// was used or replaced meanwhile, `Err` with the unused result) left as
+    /// it is. Returns the raw value it no longer holds, or the unused
+    /// compressed bytes, for the caller to drop outside the lock (freeing
+    /// tens of MB takes milliseconds a hit must not wait for).
     pub(crate) fn finish_compression(
         &mut self,
         slot: u32,
         id: u64,
         touched: u64,
         result: Option<Compressed>,
-    ) -> Result<Option<Stored<V>>, ()> {
+    ) -> Result<Option<Stored<V>>, Option<Compressed>> {
         if !self.is_current(slot, id) {
-            return Err(());
+            return Err(result);
         }
         let raw_bytes = self.metas[slot as usize].raw_bytes;
         let node = self.node_mut(slot);
         node.compressing = false;
         if node.touched != touched || !matches!(node.stored, Stored::Raw(_)) {
             self.relink_cold(slot);
-            return Err(());
+            return Err(result);
         }
         let Some(compressed) = result else {
             node.incompressible = true;
@@ -528,6 +539,29 @@ impl<K: Eq, V> Ledger<K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The race of `clear()` with a compression in flight, step by step: a
+    /// job taken before the clear must not land on the entry that takes its
+    /// slot after it.
+    #[test]
+    fn a_compression_from_before_a_clear_never_lands_on_a_new_entry() {
+        let mut ledger: Ledger<u32, Vec<u8>> = Ledger::new(0);
+        let old_slot = insert(&mut ledger, 1, 1000, None);
+        let hot = insert(&mut ledger, 2, 10, None);
+        assert_ne!(old_slot, hot);
+        let taken = ledger.take_coldest(Some(hot)).expect("the cold entry");
+        assert_eq!(taken, old_slot);
+        let (id, touched) = { (ledger.entry(taken).unwrap().id, ledger.node(taken).touched) };
+        let compressed = crate::codec::compress(&vec![7u8; 1000], 1).expect("compressible");
+        // clear(), then another key is stored: it takes the first free slot.
+        ledger = ledger.emptied();
+        let new_slot = insert(&mut ledger, 3, 1000, None);
+        assert_eq!(new_slot, old_slot, "the new entry reuses the slot (the dangerous case)");
+        assert!(ledger.finish_compression(taken, id, touched, Some(compressed)).is_err());
+        let entry = ledger.entry(new_slot).unwrap();
+        assert!(matches!(entry.stored, Stored::Raw(_)), "the new entry keeps its own bytes");
+        ledger.check();
+    }
 
     fn raw(len: usize) -> (Stored<Vec<u8>>, Vec<usize>, usize) {
         (Stored::Raw(Arc::new(vec![0; len])), vec![len], len)
