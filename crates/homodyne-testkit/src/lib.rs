@@ -216,41 +216,6 @@ pub fn allocation_count() -> usize {
     ALLOCATIONS.load(Ordering::Relaxed)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn read_once_sums_every_value() {
-        for n in [0, 1, 31, 32, 33, 1000, 100_003] {
-            // Integers: every order of summation gives the exact sum.
-            let values: Vec<f64> = (0..n).map(|i: u32| f64::from(i % 1000)).collect();
-            assert_eq!(read_once(&values), values.iter().sum::<f64>(), "{n}");
-            assert_eq!(read_once_generic(&values), values.iter().sum::<f64>(), "{n}");
-            assert_eq!(read_once_parallel(&values), values.iter().sum::<f64>(), "{n}");
-            let halves = values.split_at(values.len() / 3);
-            assert_eq!(read_all_once_parallel(&[halves.0, halves.1]), values.iter().sum::<f64>(), "{n}");
-        }
-    }
-
-    #[test]
-    fn uniform_is_reproducible_and_in_range() {
-        let values = uniform(100_000, 3);
-        assert!(values.iter().all(|v| (0.0..1.0).contains(v)));
-        let mean = values.iter().sum::<f64>() / values.len() as f64;
-        // Standard error of the mean of U(0, 1) at n = 1e5 is about 0.0009.
-        assert!((mean - 0.5).abs() < 0.005, "{mean}");
-        assert_eq!(values, uniform(100_000, 3));
-        assert_ne!(values[..10], uniform(10, 4)[..]);
-    }
-
-    #[test]
-    fn without_the_allocator_installed_nothing_is_counted() {
-        let ((), peak) = peak_allocation(|| drop(vec![0u8; 1024]));
-        assert_eq!(peak, 0);
-    }
-}
-
 /// Threads that run a closure in a loop until dropped, at the lowest
 /// scheduling priority (nice 19 on Linux): load that competes for the
 /// measured data structure, not for the measuring thread's core, so that a
@@ -307,5 +272,40 @@ fn lower_priority() {
     // `0` names the calling thread. Its failure leaves the priority as it was.
     unsafe {
         libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_once_sums_every_value() {
+        for n in [0, 1, 31, 32, 33, 1000, 100_003] {
+            // Integers: every order of summation gives the exact sum.
+            let values: Vec<f64> = (0..n).map(|i: u32| f64::from(i % 1000)).collect();
+            assert_eq!(read_once(&values), values.iter().sum::<f64>(), "{n}");
+            assert_eq!(read_once_generic(&values), values.iter().sum::<f64>(), "{n}");
+            assert_eq!(read_once_parallel(&values), values.iter().sum::<f64>(), "{n}");
+            let halves = values.split_at(values.len() / 3);
+            assert_eq!(read_all_once_parallel(&[halves.0, halves.1]), values.iter().sum::<f64>(), "{n}");
+        }
+    }
+
+    #[test]
+    fn uniform_is_reproducible_and_in_range() {
+        let values = uniform(100_000, 3);
+        assert!(values.iter().all(|v| (0.0..1.0).contains(v)));
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        // Standard error of the mean of U(0, 1) at n = 1e5 is about 0.0009.
+        assert!((mean - 0.5).abs() < 0.005, "{mean}");
+        assert_eq!(values, uniform(100_000, 3));
+        assert_ne!(values[..10], uniform(10, 4)[..]);
+    }
+
+    #[test]
+    fn without_the_allocator_installed_nothing_is_counted() {
+        let ((), peak) = peak_allocation(|| drop(vec![0u8; 1024]));
+        assert_eq!(peak, 0);
     }
 }
