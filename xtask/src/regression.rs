@@ -693,30 +693,28 @@ pub(crate) fn baseline_update(mut args: Args) -> Result<u8> {
         baseline.tags.push(format!("{}{tag_name}", git::BASELINE_TAG_PREFIX));
     }
     println!("{}", results_markdown(&baseline));
-    let baseline = match existing {
-        None => baseline,
-        Some(existing) => {
-            let (merged, report) = existing.merge(baseline, force)?;
-            println!(
-                "merged into the stored baseline of {}: {} row(s) replaced, {} added, {} kept from before{}",
-                short_id(&state.commit, 12),
-                report.replaced.len(),
-                report.added.len(),
-                merged.benchmarks.len() - report.replaced.len() - report.added.len(),
-                if report.kept.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        "; {} stored row(s) have more samples than this run and were kept (--force replaces them): {}",
-                        report.kept.len(),
-                        report.kept.join(", ")
-                    )
-                }
-            );
-            merged
-        }
-    };
-    let path = baseline.save(&layout.baselines_dir)?;
+    // What was read above may have changed meanwhile (another process
+    // saving the same commit): merged again under the directory's lock.
+    drop(existing);
+    let (path, merged, report) = baseline.save_merged(&layout.baselines_dir, force)?;
+    if let Some(report) = report {
+        println!(
+            "merged into the stored baseline of {}: {} row(s) replaced, {} added, {} kept from before{}",
+            short_id(&state.commit, 12),
+            report.replaced.len(),
+            report.added.len(),
+            merged.benchmarks.len() - report.replaced.len() - report.added.len(),
+            if report.kept.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; {} stored row(s) have more samples than this run and were kept (--force replaces them): {}",
+                    report.kept.len(),
+                    report.kept.join(", ")
+                )
+            }
+        );
+    }
     println!("baseline written to {}", path.display());
     if !no_tag {
         let tag = git::tag_baseline(&layout.root, &tag_name, &state.commit, force)?;

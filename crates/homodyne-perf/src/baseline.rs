@@ -151,6 +151,31 @@ impl Baseline {
         Ok(path)
     }
 
+    /// Writes this baseline to `dir/<commit>.toml` merged into what is
+    /// stored there (as [`merge`](Self::merge), `self` the newer), under
+    /// `dir`'s advisory lock: two processes saving at once both keep their
+    /// rows, and a stored file with more samples is never replaced with
+    /// fewer. Returns the path, the merged baseline and, if a file was
+    /// there, the merge's report.
+    ///
+    /// # Errors
+    /// [`PerfError::Io`]; a stored file that cannot be read
+    /// ([`PerfError::Corrupt`], [`PerfError::UnsupportedVersion`]) is never
+    /// replaced; as [`merge`](Self::merge).
+    pub fn save_merged(self, dir: &Path, force: bool) -> Result<(PathBuf, Baseline, Option<MergeReport>), PerfError> {
+        fs::create_dir_all(dir).map_err(|source| PerfError::Io { path: dir.to_path_buf(), source })?;
+        let _lock = homodyne_io::lock_dir(dir).map_err(|source| PerfError::Io { path: dir.to_path_buf(), source })?;
+        let path = Baseline::path_in(dir, &self.commit);
+        let (merged, report) = if file_exists(&path)? {
+            let (merged, report) = Baseline::load(&path)?.merge(self, force)?;
+            (merged, Some(report))
+        } else {
+            (self, None)
+        };
+        merged.save(dir)?;
+        Ok((path, merged, report))
+    }
+
     /// Reads a baseline file (format 1 or 2).
     ///
     /// # Errors
@@ -295,10 +320,12 @@ pub fn file_exists(path: &Path) -> Result<bool, PerfError> {
     }
 }
 
-/// Writes `path` through a temporary file in the same directory (a name
-/// unique to the call), synced and renamed over the target, then syncs the
-/// directory: a crash at any point leaves either the old file or the new one,
-/// never a mix, and concurrent writers each leave a complete file.
+/// Writes `path` atomically through `homodyne_io::write_atomically` (a
+/// temporary file created exclusively under a random name in the same
+/// directory, never through a planted link, synced and renamed over the
+/// target, the directory synced): a crash at any point leaves either the
+/// old file or the new one, never a mix, and concurrent writers each leave
+/// a complete file.
 ///
 /// # Errors
 /// [`PerfError::Io`] naming the file.
@@ -306,27 +333,7 @@ pub fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut fs::File) -> std::io::Result<()>,
 ) -> Result<(), PerfError> {
-    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let io = |source| PerfError::Io { path: path.to_path_buf(), source };
-    let file_name = path.file_name().map_or_else(|| "baseline".into(), |name| name.to_string_lossy().into_owned());
-    let call = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let temporary = path.with_file_name(format!(".{file_name}.tmp-{}-{call}", std::process::id()));
-    let result = (|| {
-        let mut file = fs::File::create(&temporary)?;
-        write(&mut file)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&temporary, path)?;
-        #[cfg(unix)]
-        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-            fs::File::open(dir)?.sync_all()?;
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temporary);
-    }
-    result.map_err(io)
+    homodyne_io::write_atomically(path, write).map_err(|source| PerfError::Io { path: path.to_path_buf(), source })
 }
 
 #[cfg(test)]

@@ -201,8 +201,9 @@ impl PerformanceRecorder {
     /// Writes the recorded samples as the baseline of `commit` (default: the
     /// HEAD of the git repository containing the current directory) into
     /// `directory/<commit>.toml`, atomically. An existing file of that commit
-    /// is merged into, never overwritten with less: rows with more samples
-    /// stay. Returns the path.
+    /// is merged into under an advisory lock of the directory, never
+    /// overwritten with less: rows with more samples stay, and two processes
+    /// saving at once both keep their rows. Returns the path.
     #[pyo3(signature = (directory = PathBuf::from("baselines"), *, commit = None))]
     fn save_baselines(&self, py: Python<'_>, directory: PathBuf, commit: Option<String>) -> PyResult<PathBuf> {
         let (commit, branch, dirty) = match commit {
@@ -214,16 +215,9 @@ impl PerformanceRecorder {
             }
         };
         let baseline = self.as_baseline(commit, branch, dirty);
-        py.detach(|| {
-            let path = Baseline::path_in(&directory, &baseline.commit);
-            let merged = if homodyne_perf::file_exists(&path)? {
-                Baseline::load(&path)?.merge(baseline, false)?.0
-            } else {
-                baseline
-            };
-            merged.save(&directory)
-        })
-        .map_err(errors::perf)
+        // Merged under the directory's lock: concurrent saves (two
+        // processes, one file) keep both sides' rows.
+        py.detach(|| baseline.save_merged(&directory, false)).map(|(path, ..)| path).map_err(errors::perf)
     }
 
     /// Compares `head` (another recorder, or the path of a baseline file)

@@ -226,3 +226,35 @@ proptest! {
         }
     }
 }
+
+/// Eight threads save baselines of one commit at once, each with rows of
+/// its own: every row is in the file at the end (the merge runs under the
+/// directory's lock; without it, the last writer's file would lack the
+/// others' rows whenever two load-merge-save sequences overlap).
+#[test]
+fn concurrent_merged_saves_lose_no_row() {
+    let dir = temp_dir("concurrent");
+    let commit = "0123456789abcdef0123456789abcdef01234567";
+    let threads: Vec<_> = (0..8)
+        .map(|thread| {
+            let dir = dir.clone();
+            std::thread::spawn(move || {
+                for round in 0..5 {
+                    let mut baseline = sample_baseline(commit);
+                    baseline.benchmarks = baseline
+                        .benchmarks
+                        .into_iter()
+                        .map(|(name, record)| (format!("{name}/{thread}/{round}"), record))
+                        .collect();
+                    baseline.save_merged(&dir, false).unwrap();
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    let stored = Baseline::load(&Baseline::path_in(&dir, commit)).unwrap();
+    assert_eq!(stored.benchmarks.len(), 2 * 8 * 5, "{:?}", stored.benchmarks.keys().collect::<Vec<_>>());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -228,3 +228,61 @@ fn the_fastest_runs_interval_covers_the_truth_under_machine_phases() {
     let mean_width = width_sum / 2000.0;
     assert!(mean_width < 0.1, "mean width {mean_width} (the slow runs alone spread over 0.29)");
 }
+
+/// The selection of one pairwise difference against all of them sorted:
+/// random sizes and values, ties, negative values and both zeros.
+#[test]
+fn kth_difference_matches_the_sorted_differences() {
+    use homodyne_perf::stats::kth_difference;
+    let u = homodyne_testkit::uniform(40_000, 91);
+    let mut at = 0;
+    for trial in 0..300 {
+        let (n1, n2) = (1 + trial % 17, 1 + (trial * 7) % 23);
+        let mut take = |n: usize| -> Vec<f64> {
+            let values: Vec<f64> = u[at..at + n]
+                .iter()
+                .map(|v| match trial % 4 {
+                    // Ties: a few distinct values.
+                    0 => (v * 4.0).floor() - 2.0,
+                    1 => v * 1e-3 - 0.5e-3,
+                    2 => {
+                        if *v < 0.3 {
+                            -0.0
+                        } else if *v < 0.6 {
+                            0.0
+                        } else {
+                            *v
+                        }
+                    }
+                    _ => (v - 0.5) * 1e6,
+                })
+                .collect();
+            at += n;
+            values
+        };
+        let (mut first, mut second) = (take(n1), take(n2));
+        first.sort_by(f64::total_cmp);
+        second.sort_by(f64::total_cmp);
+        let mut all: Vec<f64> = second.iter().flat_map(|s| first.iter().map(move |f| s - f)).collect();
+        all.sort_by(f64::total_cmp);
+        assert_eq!(kth_difference(&first, &second, all.len()), None);
+        for (k, &expected) in all.iter().enumerate() {
+            let got = kth_difference(&first, &second, k).unwrap();
+            assert!(got == expected, "trial {trial}, k = {k}: {got} vs {expected}");
+        }
+    }
+}
+
+/// A million samples a side: the shift and its interval without the 10^12
+/// differences (8 TB). The second side is the first shifted by exactly
+/// 0.25 (exact in floating point at these magnitudes), so every one of its
+/// order statistics is known.
+#[test]
+fn the_shift_of_a_million_samples_a_side() {
+    let first: Vec<f64> = homodyne_testkit::uniform(1_000_000, 5).iter().map(|v| 1.0 + v).collect();
+    let second: Vec<f64> = first.iter().map(|v| v + 0.25).collect();
+    let test = homodyne_perf::stats::rank_sum_test(&first, &second).unwrap();
+    assert!((test.shift - 0.25).abs() < 1e-3, "{}", test.shift);
+    let (low, high) = test.shift_ci;
+    assert!(low < 0.25 && 0.25 < high && high - low < 0.01, "{low} {high}");
+}
