@@ -336,22 +336,31 @@ where
         let dir = dir.as_ref();
         fs::create_dir_all(dir).map_err(io_error(dir))?;
         let path = dir.join(FILE_NAME);
-        let order = self.lock().ledger.snapshot();
-        homodyne_io::write_atomically(&path, |file| {
-            let mut out = BufWriter::with_capacity(IO_CHUNK_BYTES, file);
-            out.write_all(&header(0))?;
-            let mut written = 0u64;
-            for (slot, id) in order {
-                let Some(record) = self.record(slot, id) else { continue };
-                write_record(&mut out, &record)?;
-                written += 1;
-            }
-            let file = out.into_inner().map_err(std::io::IntoInnerError::into_error)?;
-            file.seek(SeekFrom::Start(0))?;
-            file.write_all(&header(written))
-        })
-        .map_err(|source| CacheError::Io { path: path.clone(), source })?;
+        homodyne_io::write_atomically(&path, |file| self.write_to(file))
+            .map_err(|source| CacheError::Io { path: path.clone(), source })?;
         Ok(path)
+    }
+
+    /// Writes what [`save_to_dir`](Self::save_to_dir) writes into its file
+    /// to `out` (seeked back to the start to fill in the entry count).
+    ///
+    /// # Errors
+    /// The first IO error of `out`.
+    pub fn write_to<W: Write + Seek>(&self, out: W) -> std::io::Result<()> {
+        let order = self.lock().ledger.snapshot();
+        let mut out = BufWriter::with_capacity(IO_CHUNK_BYTES, out);
+        let start = out.stream_position()?;
+        out.write_all(&header(0))?;
+        let mut written = 0u64;
+        for (slot, id) in order {
+            let Some(record) = self.record(slot, id) else { continue };
+            write_record(&mut out, &record)?;
+            written += 1;
+        }
+        let mut out = out.into_inner().map_err(std::io::IntoInnerError::into_error)?;
+        out.seek(SeekFrom::Start(start))?;
+        out.write_all(&header(written))?;
+        out.flush()
     }
 
     /// The entry in `slot` if it is still insertion `id` and unexpired,
@@ -399,10 +408,28 @@ where
     /// [`CacheError::CorruptFile`] if it is not a cache file or its header is
     /// damaged, [`CacheError::UnsupportedVersion`].
     pub fn extend_from_dir(&self, dir: impl AsRef<Path>) -> Result<LoadReport, CacheError> {
-        let cache = self;
         let path = dir.as_ref().join(FILE_NAME);
         let file = fs::File::open(&path).map_err(io_error(&path))?;
         let file_len = file.metadata().map_err(io_error(&path))?.len();
+        self.read_entries(file, file_len, path)
+    }
+
+    /// Adds the entries of a saved cache read from `input`, which holds
+    /// `len` bytes (what [`write_to`](Self::write_to) wrote), as
+    /// [`extend_from_dir`](Self::extend_from_dir) does from a file; errors
+    /// name the input `<reader>`. Every length is checked against `len` and
+    /// the budget before anything is allocated.
+    ///
+    /// # Errors
+    /// As [`extend_from_dir`](Self::extend_from_dir).
+    pub fn extend_from_reader(&self, input: impl Read, len: u64) -> Result<LoadReport, CacheError> {
+        self.read_entries(input, len, PathBuf::from("<reader>"))
+    }
+
+    /// The loader: `input` holds `file_len` bytes of a saved cache, `path` names it in errors.
+    fn read_entries(&self, input: impl Read, file_len: u64, path: PathBuf) -> Result<LoadReport, CacheError> {
+        let cache = self;
+        let file = input;
         let corrupt = |reason: &str| CacheError::CorruptFile { path: path.clone(), reason: reason.to_owned() };
         let mut input = BufReader::with_capacity(IO_CHUNK_BYTES, file);
         if file_len < HEADER_BYTES {
