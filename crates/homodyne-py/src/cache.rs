@@ -4,14 +4,16 @@
 use std::sync::Arc;
 
 use homodyne_cache::{
-    AnyArray, CacheConfig, CacheValue, MemoryEfficientCache as RustCache, PersistKey, TryInsertError,
+    AnyArray, CacheConfig, CacheValue, ENTRY_OVERHEAD_BYTES, MemoryEfficientCache as RustCache, PersistKey,
+    TryInsertError,
 };
 use ndarray::ArrayD;
-use numpy::{Element, PyArray, PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use numpy::{Element, PyArray, PyArrayDescrMethods, PyUntypedArrayMethods};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
+use crate::arrays::{check_shape, typed_array};
 use crate::errors;
 
 /// A cache key: Python `str` and `bytes` keys never collide.
@@ -59,52 +61,57 @@ impl PersistKey for Key {
 #[pyclass(frozen, module = "homodyne_rs")]
 struct CachedBuffer(#[expect(dead_code, reason = "held only to keep the buffer alive")] Arc<AnyArray>);
 
-fn copy_in<T: Element + Copy + Send + Sync>(py: Python<'_>, array: &Bound<'_, PyAny>) -> PyResult<Option<ArrayD<T>>> {
-    let Ok(array) = array.cast::<PyArrayDyn<T>>() else { return Ok(None) };
-    let readonly = array.try_readonly().map_err(|error| PyValueError::new_err(error.to_string()))?;
-    let view = readonly.as_array();
+/// The array as an owned `ArrayD<T>`: the cache's own copy, made after the
+/// shape and the budget were checked (the rule of `arrays.rs`).
+fn copy_in<T: Element + Copy + Send + Sync>(
+    py: Python<'_>,
+    value: &Bound<'_, PyAny>,
+    budget: usize,
+) -> PyResult<ArrayD<T>> {
+    let array = typed_array::<T>(value, "array", |_, bytes| {
+        let entry = bytes.saturating_add(ENTRY_OVERHEAD_BYTES);
+        if entry > budget {
+            return Err(errors::cache(homodyne_cache::CacheError::EntryTooLarge { bytes: entry, budget }));
+        }
+        Ok(())
+    })?;
+    let view = array.as_array();
     // The copy is the one the cache must make (the caller may write into its array later).
-    Ok(Some(py.detach(|| view.as_standard_layout().into_owned())))
+    Ok(py.detach(|| view.to_owned()))
 }
 
-/// Any numpy array of a supported dtype, copied into an owned array.
-fn to_any_array(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<AnyArray> {
-    if !value.is_instance_of::<numpy::PyUntypedArray>() {
+/// Any numpy array of a supported dtype (any byte order, any layout),
+/// copied into an owned array, or a `TypeError`; an array larger than
+/// `budget` is refused before it is copied.
+fn to_any_array(py: Python<'_>, value: &Bound<'_, PyAny>, budget: usize) -> PyResult<AnyArray> {
+    let Ok(untyped) = value.cast::<numpy::PyUntypedArray>() else {
         return Err(PyTypeError::new_err(format!(
             "cached values must be numpy arrays, got {}",
             value.get_type().name()?
         )));
-    }
-    if let Some(array) = copy_in::<f64>(py, value)? {
-        return Ok(array.into());
-    }
-    if let Some(array) = copy_in::<f32>(py, value)? {
-        return Ok(array.into());
-    }
-    if let Some(array) = copy_in::<i64>(py, value)? {
-        return Ok(array.into());
-    }
-    if let Some(array) = copy_in::<i32>(py, value)? {
-        return Ok(array.into());
-    }
-    if let Some(array) = copy_in::<u32>(py, value)? {
-        return Ok(array.into());
-    }
-    if let Some(array) = copy_in::<u16>(py, value)? {
-        return Ok(array.into());
-    }
-    if let Some(array) = copy_in::<u8>(py, value)? {
-        return Ok(array.into());
-    }
-    let untyped = value.cast::<numpy::PyUntypedArray>()?;
-    Err(PyTypeError::new_err(format!(
-        "cannot cache an array of dtype {}: supported are float64, float32, int64, int32, uint32, uint16 and uint8",
-        untyped.dtype().str()?
-    )))
+    };
+    let dtype = untyped.dtype();
+    Ok(match (dtype.kind(), dtype.itemsize()) {
+        (b'f', 8) => copy_in::<f64>(py, value, budget)?.into(),
+        (b'f', 4) => copy_in::<f32>(py, value, budget)?.into(),
+        (b'i', 8) => copy_in::<i64>(py, value, budget)?.into(),
+        (b'i', 4) => copy_in::<i32>(py, value, budget)?.into(),
+        (b'u', 4) => copy_in::<u32>(py, value, budget)?.into(),
+        (b'u', 2) => copy_in::<u16>(py, value, budget)?.into(),
+        (b'u', 1) => copy_in::<u8>(py, value, budget)?.into(),
+        _ => {
+            return Err(PyTypeError::new_err(format!(
+                "cannot cache an array of dtype {}: supported are float64, float32, int64, int32, uint32, uint16 and uint8",
+                dtype.str()?
+            )));
+        }
+    })
 }
 
 /// A read-only numpy array over `array`'s buffer, kept alive by `owner`.
 fn view_of<'py, T: Element>(py: Python<'py>, array: &ArrayD<T>, owner: &Arc<AnyArray>) -> PyResult<Bound<'py, PyAny>> {
+    // Checked when stored (set, load); checked again before numpy sees it.
+    check_shape("the cached array", array.shape(), size_of::<T>())?;
     let container = Bound::new(py, CachedBuffer(Arc::clone(owner)))?;
     // SAFETY: `array` lives inside the `AnyArray` that `owner` shares; the
     // numpy array's base object is `container`, which holds a clone of that
@@ -158,36 +165,42 @@ impl MemoryEfficientCache {
         hot_fraction: f64,
         compress_min_bytes: usize,
     ) -> PyResult<Self> {
-        let config = CacheConfig {
-            max_memory_mb,
-            compression_level,
-            ttl_seconds: ttl_seconds.unwrap_or(f64::INFINITY),
-            max_entries,
-            hot_fraction,
-            compress_min_bytes,
-            ..CacheConfig::default()
-        };
-        Ok(MemoryEfficientCache { cache: RustCache::new(config).map_err(errors::cache)? })
+        crate::guard::guard("MemoryEfficientCache", || {
+            let config = CacheConfig {
+                max_memory_mb,
+                compression_level,
+                ttl_seconds: ttl_seconds.unwrap_or(f64::INFINITY),
+                max_entries,
+                hot_fraction,
+                compress_min_bytes,
+                ..CacheConfig::default()
+            };
+            Ok(MemoryEfficientCache { cache: RustCache::new(config).map_err(errors::cache)? })
+        })
     }
 
     /// Stores a copy of `array` under `key` (str or bytes), evicting or
     /// compressing colder entries to keep the budget. An array larger than
     /// the whole budget is a `ValueError`.
     fn set(&self, py: Python<'_>, key: &Bound<'_, PyAny>, array: &Bound<'_, PyAny>) -> PyResult<()> {
-        let key = Key::from_py(key)?;
-        let value = to_any_array(py, array)?;
-        let cache = &self.cache;
-        py.detach(|| cache.set(key, value)).map_err(errors::cache)
+        crate::guard::guard("MemoryEfficientCache.set", || {
+            let key = Key::from_py(key)?;
+            let value = to_any_array(py, array, self.cache.config().budget_bytes())?;
+            let cache = &self.cache;
+            py.detach(|| cache.set(key, value)).map_err(errors::cache)
+        })
     }
 
     /// The array under `key`, or `None` (missing or expired). Read-only.
     fn get<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let key = Key::from_py(key)?;
-        let cache = &self.cache;
-        match py.detach(|| cache.get(&key)) {
-            Some(value) => to_numpy(py, &value).map(Some),
-            None => Ok(None),
-        }
+        crate::guard::guard("MemoryEfficientCache.get", || {
+            let key = Key::from_py(key)?;
+            let cache = &self.cache;
+            match py.detach(|| cache.get(&key)) {
+                Some(value) => to_numpy(py, &value).map(Some),
+                None => Ok(None),
+            }
+        })
     }
 
     /// The array under `key`; if missing, `compute()` runs once (concurrent
@@ -199,89 +212,100 @@ impl MemoryEfficientCache {
         key: &Bound<'py, PyAny>,
         compute: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let key = Key::from_py(key)?;
-        let compute = compute.clone().unbind();
-        let cache = &self.cache;
-        let result = py.detach(|| {
-            cache.try_get_or_insert_with(key, || {
-                Python::attach(|py| {
-                    let array = compute.bind(py).call0()?;
-                    to_any_array(py, &array)
+        crate::guard::guard("MemoryEfficientCache.get_or_compute", || {
+            let key = Key::from_py(key)?;
+            let compute = compute.clone().unbind();
+            let cache = &self.cache;
+            let result = py.detach(|| {
+                cache.try_get_or_insert_with(key, || {
+                    Python::attach(|py| {
+                        let array = compute.bind(py).call0()?;
+                        to_any_array(py, &array, cache.config().budget_bytes())
+                    })
                 })
-            })
-        });
-        match result {
-            Ok(value) => to_numpy(py, &value),
-            Err(TryInsertError::Compute(error)) => Err(error),
-            Err(TryInsertError::Cache(error)) => Err(errors::cache(error)),
-        }
+            });
+            match result {
+                Ok(value) => to_numpy(py, &value),
+                Err(TryInsertError::Compute(error)) => Err(error),
+                Err(TryInsertError::Cache(error)) => Err(errors::cache(error)),
+            }
+        })
     }
 
     /// Removes `key`; returns whether it was present.
     fn remove(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let key = Key::from_py(key)?;
-        let cache = &self.cache;
-        Ok(py.detach(|| cache.remove(&key)))
+        crate::guard::guard("MemoryEfficientCache.remove", || {
+            let key = Key::from_py(key)?;
+            let cache = &self.cache;
+            Ok(py.detach(|| cache.remove(&key)))
+        })
     }
 
     /// Removes every entry.
-    fn clear(&self, py: Python<'_>) {
-        let cache = &self.cache;
-        py.detach(|| cache.clear());
+    fn clear(&self, py: Python<'_>) -> PyResult<()> {
+        crate::guard::guard("MemoryEfficientCache.clear", || {
+            let cache = &self.cache;
+            py.detach(|| cache.clear());
+            Ok(())
+        })
     }
 
     fn __contains__(&self, key: &Bound<'_, PyAny>) -> PyResult<bool> {
-        Ok(self.cache.contains(&Key::from_py(key)?))
+        crate::guard::guard("MemoryEfficientCache.__contains__", || Ok(self.cache.contains(&Key::from_py(key)?)))
     }
 
-    fn __len__(&self) -> usize {
-        self.cache.stats().entries
+    fn __len__(&self) -> PyResult<usize> {
+        crate::guard::guard("MemoryEfficientCache.__len__", || Ok(self.cache.stats().entries))
     }
 
     /// The counters and the ledger as a dict: hits, misses, evictions by
     /// cause, compressions, entries, bytes, `hit_rate`, `compression_ratio`, ...
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let s = self.cache.stats();
-        let dict = PyDict::new(py);
-        for (name, value) in [
-            ("hits", s.hits),
-            ("misses", s.misses),
-            ("inserts", s.inserts),
-            ("evictions_size", s.evictions_size),
-            ("evictions_entries", s.evictions_entries),
-            ("evictions_ttl", s.evictions_ttl),
-            ("evictions_pressure", s.evictions_pressure),
-            ("removals_explicit", s.removals_explicit),
-            ("rejected_oversize", s.rejected_oversize),
-            ("pressure_events", s.pressure_events),
-            ("compressions", s.compressions),
-            ("compressions_abandoned", s.compressions_abandoned),
-            ("stored_raw_incompressible", s.stored_raw_incompressible),
-        ] {
-            dict.set_item(name, value)?;
-        }
-        for (name, value) in [
-            ("entries", s.entries),
-            ("compressed_entries", s.compressed_entries),
-            ("raw_bytes", s.raw_bytes),
-            ("stored_bytes", s.stored_bytes),
-        ] {
-            dict.set_item(name, value)?;
-        }
-        dict.set_item("under_pressure", s.under_pressure)?;
-        dict.set_item("compress_seconds", s.compress_time.as_secs_f64())?;
-        dict.set_item("decompress_seconds", s.decompress_time.as_secs_f64())?;
-        dict.set_item("hit_rate", s.hit_rate())?;
-        dict.set_item("compression_ratio", s.compression_ratio())?;
-        dict.set_item("budget_bytes", self.cache.config().budget_bytes())?;
-        Ok(dict)
+        crate::guard::guard("MemoryEfficientCache.stats", || {
+            let s = self.cache.stats();
+            let dict = PyDict::new(py);
+            for (name, value) in [
+                ("hits", s.hits),
+                ("misses", s.misses),
+                ("inserts", s.inserts),
+                ("evictions_size", s.evictions_size),
+                ("evictions_entries", s.evictions_entries),
+                ("evictions_ttl", s.evictions_ttl),
+                ("evictions_pressure", s.evictions_pressure),
+                ("removals_explicit", s.removals_explicit),
+                ("rejected_oversize", s.rejected_oversize),
+                ("pressure_events", s.pressure_events),
+                ("compressions", s.compressions),
+                ("compressions_abandoned", s.compressions_abandoned),
+                ("stored_raw_incompressible", s.stored_raw_incompressible),
+            ] {
+                dict.set_item(name, value)?;
+            }
+            for (name, value) in [
+                ("entries", s.entries),
+                ("compressed_entries", s.compressed_entries),
+                ("raw_bytes", s.raw_bytes),
+                ("stored_bytes", s.stored_bytes),
+            ] {
+                dict.set_item(name, value)?;
+            }
+            dict.set_item("under_pressure", s.under_pressure)?;
+            dict.set_item("compress_seconds", s.compress_time.as_secs_f64())?;
+            dict.set_item("decompress_seconds", s.decompress_time.as_secs_f64())?;
+            dict.set_item("hit_rate", s.hit_rate())?;
+            dict.set_item("compression_ratio", s.compression_ratio())?;
+            dict.set_item("budget_bytes", self.cache.config().budget_bytes())?;
+            Ok(dict)
+        })
     }
 
     /// Saves every live entry to `directory/cache.hcache` (streamed, atomic:
     /// a temporary file renamed over the old one). Returns the file's path.
     fn save(&self, py: Python<'_>, directory: std::path::PathBuf) -> PyResult<std::path::PathBuf> {
-        let cache = &self.cache;
-        py.detach(|| cache.save_to_dir(&directory)).map_err(errors::cache)
+        crate::guard::guard("MemoryEfficientCache.save", || {
+            let cache = &self.cache;
+            py.detach(|| cache.save_to_dir(&directory)).map_err(errors::cache)
+        })
     }
 
     /// Loads the entries saved in `directory` into this cache (checked: a
@@ -289,22 +313,28 @@ impl MemoryEfficientCache {
     /// "skipped": [reasons], "evicted": n}`; a missing or damaged file
     /// header raises `CacheError`.
     fn load<'py>(&self, py: Python<'py>, directory: std::path::PathBuf) -> PyResult<Bound<'py, PyDict>> {
-        let cache = &self.cache;
-        let report = py.detach(|| cache.extend_from_dir(&directory)).map_err(errors::cache)?;
-        let dict = PyDict::new(py);
-        dict.set_item("loaded", report.loaded)?;
-        dict.set_item("skipped", report.skipped)?;
-        dict.set_item("evicted", report.evicted)?;
-        Ok(dict)
+        crate::guard::guard("MemoryEfficientCache.load", || {
+            let cache = &self.cache;
+            let report = py.detach(|| cache.extend_from_dir(&directory)).map_err(errors::cache)?;
+            let dict = PyDict::new(py);
+            dict.set_item("loaded", report.loaded)?;
+            dict.set_item("skipped", report.skipped)?;
+            dict.set_item("evicted", report.evicted)?;
+            Ok(dict)
+        })
     }
 
-    fn __repr__(&self) -> String {
-        let s = self.cache.stats();
-        format!(
-            "MemoryEfficientCache({} entries, {} of {} bytes)",
-            s.entries,
-            s.stored_bytes,
-            self.cache.config().budget_bytes()
-        )
+    fn __repr__(&self) -> PyResult<String> {
+        crate::guard::guard("MemoryEfficientCache.__repr__", || {
+            Ok({
+                let s = self.cache.stats();
+                format!(
+                    "MemoryEfficientCache({} entries, {} of {} bytes)",
+                    s.entries,
+                    s.stored_bytes,
+                    self.cache.config().budget_bytes()
+                )
+            })
+        })
     }
 }

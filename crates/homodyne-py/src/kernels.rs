@@ -10,7 +10,7 @@ use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyReadonlyArrayDyn, PyUnt
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
-use crate::arrays::{f64_array, f64_array_nd, slice};
+use crate::arrays::{check_shape, f64_array, f64_array_nd, slice};
 use crate::errors;
 
 /// One optimizer per convention, built on first use (its strategy counters
@@ -47,13 +47,16 @@ pub(crate) fn filter_angles<'py>(
     fallback: bool,
     wrap: bool,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
-    let phi = f64_array_nd(phi, "phi", 1)?;
-    let angles = slice(&phi, "phi")?;
-    let ranges = angle_ranges(ranges)?;
-    let fallback = if fallback { Fallback::AllAngles } else { Fallback::Error };
-    let indices =
-        py.detach(|| optimizer(wrap).select_optimization_angles(angles, &ranges, fallback)).map_err(errors::angles)?;
-    Ok(indices.into_iter().map(|index| index as i64).collect::<Vec<_>>().into_pyarray(py))
+    crate::guard::guard("filter_angles", || {
+        let phi = f64_array_nd(phi, "phi", 1)?;
+        let angles = slice(&phi, "phi")?;
+        let ranges = angle_ranges(ranges)?;
+        let fallback = if fallback { Fallback::AllAngles } else { Fallback::Error };
+        let indices = py
+            .detach(|| optimizer(wrap).select_optimization_angles(angles, &ranges, fallback))
+            .map_err(errors::angles)?;
+        Ok(indices.into_iter().map(|index| index as i64).collect::<Vec<_>>().into_pyarray(py))
+    })
 }
 
 /// Pearson's correlation coefficient of two 1-D arrays of equal length,
@@ -61,9 +64,11 @@ pub(crate) fn filter_angles<'py>(
 /// A constant array, NaN or a length mismatch is a `ValueError`.
 #[pyfunction]
 pub(crate) fn fast_correlation(py: Python<'_>, x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) -> PyResult<f64> {
-    let (x, y) = (f64_array_nd(x, "x", 1)?, f64_array_nd(y, "y", 1)?);
-    let (x, y) = (slice(&x, "x")?, slice(&y, "y")?);
-    py.detach(|| homodyne_kernels::fast_correlation(x, y)).map_err(errors::kernel)
+    crate::guard::guard("fast_correlation", || {
+        let (x, y) = (f64_array_nd(x, "x", 1)?, f64_array_nd(y, "y", 1)?);
+        let (x, y) = (slice(&x, "x")?, slice(&y, "y")?);
+        py.detach(|| homodyne_kernels::fast_correlation(x, y)).map_err(errors::kernel)
+    })
 }
 
 /// Pearson's r between every row of `rows` (shape (m, n)) and every row of
@@ -75,15 +80,17 @@ pub(crate) fn correlation_matrix<'py>(
     rows: &Bound<'py, PyAny>,
     other: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-    let a = f64_array_nd(rows, "rows", 2)?;
-    let b = other.map(|other| f64_array_nd(other, "other", 2)).transpose()?;
-    let a_view = view2(&a, "rows")?;
-    let b_view = match &b {
-        Some(b) => view2(b, "other")?,
-        None => a_view,
-    };
-    let matrix = py.detach(|| homodyne_kernels::correlation_matrix(a_view, b_view)).map_err(errors::kernel)?;
-    Ok(matrix.into_pyarray(py))
+    crate::guard::guard("correlation_matrix", || {
+        let a = f64_array_nd(rows, "rows", 2)?;
+        let b = other.map(|other| f64_array_nd(other, "other", 2)).transpose()?;
+        let a_view = view2(&a, "rows")?;
+        let b_view = match &b {
+            Some(b) => view2(b, "other")?,
+            None => a_view,
+        };
+        let matrix = py.detach(|| homodyne_kernels::correlation_matrix(a_view, b_view)).map_err(errors::kernel)?;
+        Ok(matrix.into_pyarray(py))
+    })
 }
 
 /// Pearson's chi-squared `sum((o - e)^2 / e)` of two 1-D arrays (a float),
@@ -95,22 +102,24 @@ pub(crate) fn chi_squared<'py>(
     observed: &Bound<'py, PyAny>,
     expected: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let (o, e) = (f64_array(observed, "observed")?, f64_array(expected, "expected")?);
-    match (o.ndim(), e.ndim()) {
-        (1, 1) => {
-            let (o, e) = (slice(&o, "observed")?, slice(&e, "expected")?);
-            let value = py.detach(|| homodyne_kernels::fast_chi_squared(o, e)).map_err(errors::kernel)?;
-            Ok(value.into_pyobject(py)?.into_any())
+    crate::guard::guard("chi_squared", || {
+        let (o, e) = (f64_array(observed, "observed")?, f64_array(expected, "expected")?);
+        match (o.ndim(), e.ndim()) {
+            (1, 1) => {
+                let (o, e) = (slice(&o, "observed")?, slice(&e, "expected")?);
+                let value = py.detach(|| homodyne_kernels::fast_chi_squared(o, e)).map_err(errors::kernel)?;
+                Ok(value.into_pyobject(py)?.into_any())
+            }
+            (2, 2) => {
+                let (o, e) = (view2(&o, "observed")?, view2(&e, "expected")?);
+                let rows = py.detach(|| homodyne_kernels::chi_squared_batch(o, e)).map_err(errors::kernel)?;
+                Ok(rows.into_pyarray(py).into_any())
+            }
+            (left, right) => Err(PyValueError::new_err(format!(
+                "observed and expected must both have 1 axis or both 2 axes, got {left} and {right}"
+            ))),
         }
-        (2, 2) => {
-            let (o, e) = (view2(&o, "observed")?, view2(&e, "expected")?);
-            let rows = py.detach(|| homodyne_kernels::chi_squared_batch(o, e)).map_err(errors::kernel)?;
-            Ok(rows.into_pyarray(py).into_any())
-        }
-        (left, right) => Err(PyValueError::new_err(format!(
-            "observed and expected must both have 1 axis or both 2 axes, got {left} and {right}"
-        ))),
-    }
+    })
 }
 
 /// The result of a weighted chi-squared test.
@@ -129,8 +138,15 @@ pub(crate) struct ChiSquared {
 
 #[pymethods]
 impl ChiSquared {
-    fn __repr__(&self) -> String {
-        format!("ChiSquared(chi2={}, dof={}, reduced={}, p_value={})", self.chi2, self.dof, self.reduced, self.p_value)
+    fn __repr__(&self) -> PyResult<String> {
+        crate::guard::guard("ChiSquared.__repr__", || {
+            Ok({
+                format!(
+                    "ChiSquared(chi2={}, dof={}, reduced={}, p_value={})",
+                    self.chi2, self.dof, self.reduced, self.p_value
+                )
+            })
+        })
     }
 }
 
@@ -145,13 +161,16 @@ pub(crate) fn chi_squared_weighted(
     sigma: &Bound<'_, PyAny>,
     dof: Option<usize>,
 ) -> PyResult<ChiSquared> {
-    let o = f64_array_nd(observed, "observed", 1)?;
-    let e = f64_array_nd(expected, "expected", 1)?;
-    let s = f64_array_nd(sigma, "sigma", 1)?;
-    let (o, e, s) = (slice(&o, "observed")?, slice(&e, "expected")?, slice(&s, "sigma")?);
-    let dof = dof.unwrap_or(o.len().saturating_sub(1));
-    let result = py.detach(|| homodyne_kernels::chi_squared_weighted_with_dof(o, e, s, dof)).map_err(errors::kernel)?;
-    Ok(ChiSquared { chi2: result.chi2, dof: result.dof, reduced: result.reduced, p_value: result.p_value })
+    crate::guard::guard("chi_squared_weighted", || {
+        let o = f64_array_nd(observed, "observed", 1)?;
+        let e = f64_array_nd(expected, "expected", 1)?;
+        let s = f64_array_nd(sigma, "sigma", 1)?;
+        let (o, e, s) = (slice(&o, "observed")?, slice(&e, "expected")?, slice(&s, "sigma")?);
+        let dof = dof.unwrap_or(o.len().saturating_sub(1));
+        let result =
+            py.detach(|| homodyne_kernels::chi_squared_weighted_with_dof(o, e, s, dof)).map_err(errors::kernel)?;
+        Ok(ChiSquared { chi2: result.chi2, dof: result.dof, reduced: result.reduced, p_value: result.p_value })
+    })
 }
 
 /// Per row, the unweighted residual sum `sum_j (exp - (contrast * theory + offset))^2`
@@ -165,14 +184,16 @@ pub(crate) fn chi_squared_batch<'py>(
     contrast: &Bound<'py, PyAny>,
     offset: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let t = f64_array_nd(theory, "theory", 2)?;
-    let e = f64_array_nd(exp, "exp", 2)?;
-    let c = f64_array_nd(contrast, "contrast", 1)?;
-    let o = f64_array_nd(offset, "offset", 1)?;
-    let (t, e) = (view2(&t, "theory")?, view2(&e, "exp")?);
-    let (c, o) = (slice(&c, "contrast")?, slice(&o, "offset")?);
-    let out = py.detach(|| homodyne_kernels::chi_squared_batch_scaled(t, e, c, o)).map_err(errors::kernel)?;
-    Ok(out.into_pyarray(py))
+    crate::guard::guard("chi_squared_batch", || {
+        let t = f64_array_nd(theory, "theory", 2)?;
+        let e = f64_array_nd(exp, "exp", 2)?;
+        let c = f64_array_nd(contrast, "contrast", 1)?;
+        let o = f64_array_nd(offset, "offset", 1)?;
+        let (t, e) = (view2(&t, "theory")?, view2(&e, "exp")?);
+        let (c, o) = (slice(&c, "contrast")?, slice(&o, "offset")?);
+        let out = py.detach(|| homodyne_kernels::chi_squared_batch_scaled(t, e, c, o)).map_err(errors::kernel)?;
+        Ok(out.into_pyarray(py))
+    })
 }
 
 /// Per row of 2-D `theory` and `exp`, the least-squares `(contrast, offset)`
@@ -184,11 +205,13 @@ pub(crate) fn solve_scaling_batch<'py>(
     theory: &Bound<'py, PyAny>,
     exp: &Bound<'py, PyAny>,
 ) -> PyResult<(Array1Py<'py>, Array1Py<'py>)> {
-    let t = f64_array_nd(theory, "theory", 2)?;
-    let e = f64_array_nd(exp, "exp", 2)?;
-    let (t, e) = (view2(&t, "theory")?, view2(&e, "exp")?);
-    let (contrast, offset) = py.detach(|| homodyne_kernels::solve_scaling_batch(t, e)).map_err(errors::kernel)?;
-    Ok((contrast.into_pyarray(py), offset.into_pyarray(py)))
+    crate::guard::guard("solve_scaling_batch", || {
+        let t = f64_array_nd(theory, "theory", 2)?;
+        let e = f64_array_nd(exp, "exp", 2)?;
+        let (t, e) = (view2(&t, "theory")?, view2(&e, "exp")?);
+        let (contrast, offset) = py.detach(|| homodyne_kernels::solve_scaling_batch(t, e)).map_err(errors::kernel)?;
+        Ok((contrast.into_pyarray(py), offset.into_pyarray(py)))
+    })
 }
 
 /// A new 1-D float64 numpy array.
@@ -236,18 +259,24 @@ pub(crate) fn c2_theory<'py>(
     mode: &str,
     sinc: &str,
 ) -> PyResult<Bound<'py, PyArray3<f64>>> {
-    let params = f64_array_nd(params, "params", 1)?;
-    let phi = f64_array_nd(phi, "phi", 1)?;
-    let (params, phi) = (slice(&params, "params")?, slice(&phi, "phi")?);
-    let config = ModelConfig {
-        n_frames,
-        dt,
-        wavevector_q: q,
-        stator_rotor_gap: gap,
-        mode: flow_mode(mode)?,
-        sinc: sinc_convention(sinc)?,
-    };
-    let theory = py.detach(|| homodyne_kernels::c2_theory(params, phi, &config)).map_err(errors::kernel)?;
-    let theory = theory.into_dimensionality::<Ix3>().map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok(theory.into_pyarray(py))
+    crate::guard::guard("c2_theory", || {
+        let params = f64_array_nd(params, "params", 1)?;
+        let phi = f64_array_nd(phi, "phi", 1)?;
+        let (params, phi) = (slice(&params, "params")?, slice(&phi, "phi")?);
+        // The output must be an array numpy can make, even an empty one:
+        // (0, 2^31, 2^31) is not (numpy refuses it, and rust-numpy would then
+        // dereference a null array).
+        check_shape("c2_theory", &[phi.len(), n_frames, n_frames], size_of::<f64>())?;
+        let config = ModelConfig {
+            n_frames,
+            dt,
+            wavevector_q: q,
+            stator_rotor_gap: gap,
+            mode: flow_mode(mode)?,
+            sinc: sinc_convention(sinc)?,
+        };
+        let theory = py.detach(|| homodyne_kernels::c2_theory(params, phi, &config)).map_err(errors::kernel)?;
+        let theory = theory.into_dimensionality::<Ix3>().map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(theory.into_pyarray(py))
+    })
 }

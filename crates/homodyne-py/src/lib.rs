@@ -19,6 +19,7 @@ mod arrays;
 mod cache;
 mod errors;
 mod fit;
+mod guard;
 mod kernels;
 mod objective;
 mod perf;

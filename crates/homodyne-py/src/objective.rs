@@ -128,13 +128,9 @@ pub(crate) struct Objective {
     settings: Settings,
 }
 
-/// A float64, C-contiguous, 3-D array: the caller's own, or one conversion.
+/// A float64, C-contiguous, aligned, 3-D array: the caller's own, or one
+/// conversion (the rule of `arrays.rs`).
 fn c_contiguous_3d<'py>(c2_exp: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray3<f64>>> {
-    if let Ok(array) = c2_exp.cast::<PyArray3<f64>>()
-        && array.is_c_contiguous()
-    {
-        return Ok(array.clone());
-    }
     let converted = f64_array(c2_exp, "c2_exp")?;
     if converted.ndim() != 3 {
         return Err(PyValueError::new_err(format!(
@@ -167,77 +163,80 @@ impl Objective {
         minimum_sigma: f64,
         validity: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Objective> {
-        let py = c2_exp.py();
-        let data = c_contiguous_3d(c2_exp)?;
-        let phi_array = f64_array_nd(phi, "phi", 1)?;
-        let phi: Vec<f64> = slice(&phi_array, "phi")?.to_vec();
-        let shape = data.shape().to_vec();
-        if shape[0] != phi.len() || shape[1] != shape[2] {
-            return Err(PyValueError::new_err(format!(
-                "c2_exp must have shape (len(phi), N, N) = ({}, N, N), got {shape:?}",
-                phi.len()
-            )));
-        }
-        let ranges = match angle_ranges {
-            Some(ranges) => crate::kernels::angle_ranges(ranges)?,
-            None => homodyne_angles::AngleRange::DEFAULT_RANGES.to_vec(),
-        };
-        let selected = if filter_angles {
-            let fallback = if fallback { Fallback::AllAngles } else { Fallback::Error };
-            homodyne_angles::AngleFilterOptimizer::default()
-                .select_optimization_angles(&phi, &ranges, fallback)
-                .map_err(errors::angles)?
-        } else {
-            (0..phi.len()).collect()
-        };
-        let flow = flow_mode(mode)?;
-        let config = ObjectiveConfig {
-            model: ModelConfig {
-                n_frames: shape[1],
+        crate::guard::guard("Objective", || {
+            let py = c2_exp.py();
+            let data = c_contiguous_3d(c2_exp)?;
+            let phi_array = f64_array_nd(phi, "phi", 1)?;
+            let phi: Vec<f64> = slice(&phi_array, "phi")?.to_vec();
+            let shape = data.shape().to_vec();
+            if shape[0] != phi.len() || shape[1] != shape[2] {
+                return Err(PyValueError::new_err(format!(
+                    "c2_exp must have shape (len(phi), N, N) = ({}, N, N), got {shape:?}",
+                    phi.len()
+                )));
+            }
+            let ranges = match angle_ranges {
+                Some(ranges) => crate::kernels::angle_ranges(ranges)?,
+                None => homodyne_angles::AngleRange::DEFAULT_RANGES.to_vec(),
+            };
+            let selected = if filter_angles {
+                let fallback = if fallback { Fallback::AllAngles } else { Fallback::Error };
+                homodyne_angles::AngleFilterOptimizer::default()
+                    .select_optimization_angles(&phi, &ranges, fallback)
+                    .map_err(errors::angles)?
+            } else {
+                (0..phi.len()).collect()
+            };
+            let flow = flow_mode(mode)?;
+            let config = ObjectiveConfig {
+                model: ModelConfig {
+                    n_frames: shape[1],
+                    dt,
+                    wavevector_q: q,
+                    stator_rotor_gap: gap,
+                    mode: flow,
+                    sinc: sinc_convention(sinc)?,
+                },
+                sigma: SigmaRule { factor: sigma_factor, minimum: minimum_sigma },
+            };
+            let view = {
+                let readonly =
+                    data.try_readonly().map_err(|error| PyValueError::new_err(format!("c2_exp: {error}")))?;
+                let borrowed = readonly.as_array();
+                // SAFETY: `data` is a C-contiguous float64 array of this shape,
+                // and `Objective` keeps a strong reference to it in `data` for as
+                // long as `objective` (declared before it, so dropped before it)
+                // lives: numpy never moves or frees the buffer of an array that
+                // is referenced (`resize` refuses while references exist). The
+                // view is only read. Like every numpy consumer that releases the
+                // GIL, it assumes no other thread writes into the array meanwhile.
+                unsafe { ArrayView3::from_shape_ptr(borrowed.raw_dim(), borrowed.as_ptr()) }
+            };
+            let objective =
+                py.detach(|| ChiSquaredObjective::new(view, &phi, &selected, config)).map_err(errors::kernel)?;
+            let validity = validity.map(Validity::from_dict).transpose()?;
+            let settings = Settings {
                 dt,
-                wavevector_q: q,
-                stator_rotor_gap: gap,
+                q,
+                gap,
+                mode: mode.to_owned(),
+                angle_ranges: ranges.iter().map(|range| (range.min_deg(), range.max_deg())).collect(),
+                filter_angles,
+                fallback,
+                sinc: sinc.to_owned(),
+                sigma_factor,
+                minimum_sigma,
+            };
+            Ok(Objective {
+                inner: objective,
+                data: data.unbind(),
+                n_frames: shape[1],
+                phi,
+                selected,
                 mode: flow,
-                sinc: sinc_convention(sinc)?,
-            },
-            sigma: SigmaRule { factor: sigma_factor, minimum: minimum_sigma },
-        };
-        let view = {
-            let readonly = data.try_readonly().map_err(|error| PyValueError::new_err(format!("c2_exp: {error}")))?;
-            let borrowed = readonly.as_array();
-            // SAFETY: `data` is a C-contiguous float64 array of this shape,
-            // and `Objective` keeps a strong reference to it in `data` for as
-            // long as `objective` (declared before it, so dropped before it)
-            // lives: numpy never moves or frees the buffer of an array that
-            // is referenced (`resize` refuses while references exist). The
-            // view is only read. Like every numpy consumer that releases the
-            // GIL, it assumes no other thread writes into the array meanwhile.
-            unsafe { ArrayView3::from_shape_ptr(borrowed.raw_dim(), borrowed.as_ptr()) }
-        };
-        let objective =
-            py.detach(|| ChiSquaredObjective::new(view, &phi, &selected, config)).map_err(errors::kernel)?;
-        let validity = validity.map(Validity::from_dict).transpose()?;
-        let settings = Settings {
-            dt,
-            q,
-            gap,
-            mode: mode.to_owned(),
-            angle_ranges: ranges.iter().map(|range| (range.min_deg(), range.max_deg())).collect(),
-            filter_angles,
-            fallback,
-            sinc: sinc.to_owned(),
-            sigma_factor,
-            minimum_sigma,
-        };
-        Ok(Objective {
-            inner: objective,
-            data: data.unbind(),
-            n_frames: shape[1],
-            phi,
-            selected,
-            mode: flow,
-            validity,
-            settings,
+                validity,
+                settings,
+            })
         })
     }
 
@@ -246,13 +245,15 @@ impl Objective {
     /// reduced chi-squared over the selected angles, or `inf` when a validity
     /// check rejects `params`.
     fn __call__(&self, py: Python<'_>, params: &Bound<'_, PyAny>) -> PyResult<f64> {
-        let params = f64_array_nd(params, "params", 1)?;
-        let params = slice(&params, "params")?;
-        if self.validity.as_ref().is_some_and(|validity| validity.rejection(params, self.mode).is_some()) {
-            return Ok(f64::INFINITY);
-        }
-        let objective = &self.inner;
-        py.detach(|| objective.evaluate(params)).map(|value| value.value).map_err(errors::kernel)
+        crate::guard::guard("Objective.__call__", || {
+            let params = f64_array_nd(params, "params", 1)?;
+            let params = slice(&params, "params")?;
+            if self.validity.as_ref().is_some_and(|validity| validity.rejection(params, self.mode).is_some()) {
+                return Ok(f64::INFINITY);
+            }
+            let objective = &self.inner;
+            py.detach(|| objective.evaluate(params)).map(|value| value.value).map_err(errors::kernel)
+        })
     }
 
     /// v1's components dictionary at `params` (`calculate_chi_squared_optimized(...,
@@ -264,42 +265,44 @@ impl Objective {
     /// `sigma`, `chi_squared_per_angle`, `reduced_chi_squared_per_angle`.
     /// A rejected `params` gives `{"chi_squared": inf, "valid": False, "reason": ...}`.
     fn components<'py>(&self, py: Python<'py>, params: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
-        let params = f64_array_nd(params, "params", 1)?;
-        let params = slice(&params, "params")?;
-        let dict = PyDict::new(py);
-        if let Some(reason) = self.validity.as_ref().and_then(|validity| validity.rejection(params, self.mode)) {
-            dict.set_item("chi_squared", f64::INFINITY)?;
-            dict.set_item("valid", false)?;
-            dict.set_item("reason", reason)?;
-            return Ok(dict);
-        }
-        let objective = &self.inner;
-        let value: ObjectiveValue = py.detach(|| objective.evaluate(params)).map_err(errors::kernel)?;
-        let reduced: Vec<f64> = value.angles.iter().map(|fit| fit.reduced_chi2).collect();
-        let n = reduced.len();
-        let std = if n > 1 {
-            let mean = reduced.iter().sum::<f64>() / n as f64;
-            (reduced.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
-        } else {
-            0.0
-        };
-        dict.set_item("chi_squared", value.value)?;
-        dict.set_item("valid", true)?;
-        let sum_key = if self.settings.filter_angles { "chi_squared_sum_over_filtered" } else { "chi_squared_sum" };
-        dict.set_item(sum_key, value.chi2_total)?;
-        dict.set_item("degrees_of_freedom", value.degrees_of_freedom)?;
-        dict.set_item("reduced_chi_squared_uncertainty", value.uncertainty)?;
-        dict.set_item("reduced_chi_squared_std", std)?;
-        dict.set_item("n_optimization_angles", n)?;
-        let column = |f: fn(&homodyne_kernels::AngleFit) -> f64| value.angles.iter().map(f).collect::<Vec<f64>>();
-        let indices: Vec<i64> = value.angles.iter().map(|fit| fit.angle_idx as i64).collect();
-        dict.set_item("angle_indices", indices.into_pyarray(py))?;
-        dict.set_item("contrast", column(|fit| fit.contrast).into_pyarray(py))?;
-        dict.set_item("offset", column(|fit| fit.offset).into_pyarray(py))?;
-        dict.set_item("sigma", column(|fit| fit.sigma).into_pyarray(py))?;
-        dict.set_item("chi_squared_per_angle", column(|fit| fit.chi2).into_pyarray(py))?;
-        dict.set_item("reduced_chi_squared_per_angle", reduced.into_pyarray(py))?;
-        Ok(dict)
+        crate::guard::guard("Objective.components", || {
+            let params = f64_array_nd(params, "params", 1)?;
+            let params = slice(&params, "params")?;
+            let dict = PyDict::new(py);
+            if let Some(reason) = self.validity.as_ref().and_then(|validity| validity.rejection(params, self.mode)) {
+                dict.set_item("chi_squared", f64::INFINITY)?;
+                dict.set_item("valid", false)?;
+                dict.set_item("reason", reason)?;
+                return Ok(dict);
+            }
+            let objective = &self.inner;
+            let value: ObjectiveValue = py.detach(|| objective.evaluate(params)).map_err(errors::kernel)?;
+            let reduced: Vec<f64> = value.angles.iter().map(|fit| fit.reduced_chi2).collect();
+            let n = reduced.len();
+            let std = if n > 1 {
+                let mean = reduced.iter().sum::<f64>() / n as f64;
+                (reduced.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+            } else {
+                0.0
+            };
+            dict.set_item("chi_squared", value.value)?;
+            dict.set_item("valid", true)?;
+            let sum_key = if self.settings.filter_angles { "chi_squared_sum_over_filtered" } else { "chi_squared_sum" };
+            dict.set_item(sum_key, value.chi2_total)?;
+            dict.set_item("degrees_of_freedom", value.degrees_of_freedom)?;
+            dict.set_item("reduced_chi_squared_uncertainty", value.uncertainty)?;
+            dict.set_item("reduced_chi_squared_std", std)?;
+            dict.set_item("n_optimization_angles", n)?;
+            let column = |f: fn(&homodyne_kernels::AngleFit) -> f64| value.angles.iter().map(f).collect::<Vec<f64>>();
+            let indices: Vec<i64> = value.angles.iter().map(|fit| fit.angle_idx as i64).collect();
+            dict.set_item("angle_indices", indices.into_pyarray(py))?;
+            dict.set_item("contrast", column(|fit| fit.contrast).into_pyarray(py))?;
+            dict.set_item("offset", column(|fit| fit.offset).into_pyarray(py))?;
+            dict.set_item("sigma", column(|fit| fit.sigma).into_pyarray(py))?;
+            dict.set_item("chi_squared_per_angle", column(|fit| fit.chi2).into_pyarray(py))?;
+            dict.set_item("reduced_chi_squared_per_angle", reduced.into_pyarray(py))?;
+            Ok(dict)
+        })
     }
 
     /// The gradient of the objective at `params` (one evaluation and one
@@ -307,7 +310,7 @@ impl Objective {
     /// validity check rejects `params` the objective is `inf` and the
     /// gradient NaN.
     fn gradient<'py>(&self, py: Python<'py>, params: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        Ok(self.value_and_gradient(py, params)?.1)
+        crate::guard::guard("Objective.gradient", || Ok(self.value_and_gradient(py, params)?.1))
     }
 
     /// `(value, gradient)` at `params`, for `scipy.optimize.minimize(objective.value_and_gradient,
@@ -317,14 +320,16 @@ impl Objective {
         py: Python<'py>,
         params: &Bound<'py, PyAny>,
     ) -> PyResult<(f64, Bound<'py, PyArray1<f64>>)> {
-        let params = f64_array_nd(params, "params", 1)?;
-        let params = slice(&params, "params")?;
-        if self.validity.as_ref().is_some_and(|validity| validity.rejection(params, self.mode).is_some()) {
-            return Ok((f64::INFINITY, vec![f64::NAN; params.len()].into_pyarray(py)));
-        }
-        let objective = &self.inner;
-        let (value, gradient) = py.detach(|| objective.value_and_gradient(params)).map_err(errors::kernel)?;
-        Ok((value.value, gradient.into_pyarray(py)))
+        crate::guard::guard("Objective.value_and_gradient", || {
+            let params = f64_array_nd(params, "params", 1)?;
+            let params = slice(&params, "params")?;
+            if self.validity.as_ref().is_some_and(|validity| validity.rejection(params, self.mode).is_some()) {
+                return Ok((f64::INFINITY, vec![f64::NAN; params.len()].into_pyarray(py)));
+            }
+            let objective = &self.inner;
+            let (value, gradient) = py.detach(|| objective.value_and_gradient(params)).map_err(errors::kernel)?;
+            Ok((value.value, gradient.into_pyarray(py)))
+        })
     }
 
     /// Fits the model from `x0` (bounded Levenberg-Marquardt, each angle's
@@ -347,82 +352,95 @@ impl Objective {
         xtol: f64,
         gtol: f64,
     ) -> PyResult<FitResult> {
-        let x0 = f64_array_nd(x0, "x0", 1)?;
-        let x0 = slice(&x0, "x0")?.to_vec();
-        let config = homodyne_fit::FitConfig {
-            bounds: bounds.unwrap_or_default(),
-            fixed: fixed.unwrap_or_default(),
-            max_iterations,
-            ftol,
-            xtol,
-            gtol,
-            multistart,
-            seed,
-        };
-        let objective = &self.inner;
-        let result = py.detach(|| homodyne_fit::fit(objective, &x0, &config)).map_err(|error| fit::error(py, error))?;
-        Ok(FitResult::new(result))
+        crate::guard::guard("Objective.fit", || {
+            let x0 = f64_array_nd(x0, "x0", 1)?;
+            let x0 = slice(&x0, "x0")?.to_vec();
+            let config = homodyne_fit::FitConfig {
+                bounds: bounds.unwrap_or_default(),
+                fixed: fixed.unwrap_or_default(),
+                max_iterations,
+                ftol,
+                xtol,
+                gtol,
+                multistart,
+                seed,
+            };
+            let objective = &self.inner;
+            let result =
+                py.detach(|| homodyne_fit::fit(objective, &x0, &config)).map_err(|error| fit::error(py, error))?;
+            Ok(FitResult::new(result))
+        })
     }
 
     /// The indices of the angles that enter the objective (after filtering and fallback).
     #[getter]
-    fn selected_angles<'py>(&self, py: Python<'py>) -> Bound<'py, numpy::PyArray1<i64>> {
-        self.selected.iter().map(|&index| index as i64).collect::<Vec<_>>().into_pyarray(py)
+    fn selected_angles<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, numpy::PyArray1<i64>>> {
+        crate::guard::guard("Objective.selected_angles", || {
+            Ok(self.selected.iter().map(|&index| index as i64).collect::<Vec<_>>().into_pyarray(py))
+        })
     }
 
     /// The number of model parameters (3 static, 7 laminar flow).
     #[getter]
-    fn n_params(&self) -> usize {
-        self.mode.n_params()
+    fn n_params(&self) -> PyResult<usize> {
+        crate::guard::guard("Objective.n_params", || Ok(self.mode.n_params()))
     }
 
     /// The data array the objective reads (the caller's own when it was
     /// C-contiguous float64).
     #[getter]
-    fn c2_exp<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray3<f64>> {
-        self.data.bind(py).clone()
+    fn c2_exp<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray3<f64>>> {
+        crate::guard::guard("Objective.c2_exp", || Ok(self.data.bind(py).clone()))
     }
 
     /// The keyword arguments the objective was built with.
     #[getter]
     fn settings<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let s = &self.settings;
-        let dict = PyDict::new(py);
-        dict.set_item("dt", s.dt)?;
-        dict.set_item("q", s.q)?;
-        dict.set_item("gap", s.gap)?;
-        dict.set_item("mode", &s.mode)?;
-        dict.set_item("angle_ranges", s.angle_ranges.clone())?;
-        dict.set_item("filter_angles", s.filter_angles)?;
-        dict.set_item("fallback", s.fallback)?;
-        dict.set_item("sinc", &s.sinc)?;
-        dict.set_item("sigma_factor", s.sigma_factor)?;
-        dict.set_item("minimum_sigma", s.minimum_sigma)?;
-        if let Some(validity) = &self.validity {
-            dict.set_item("validity", validity.to_dict(py)?)?;
-        }
-        Ok(dict)
+        crate::guard::guard("Objective.settings", || {
+            let s = &self.settings;
+            let dict = PyDict::new(py);
+            dict.set_item("dt", s.dt)?;
+            dict.set_item("q", s.q)?;
+            dict.set_item("gap", s.gap)?;
+            dict.set_item("mode", &s.mode)?;
+            dict.set_item("angle_ranges", s.angle_ranges.clone())?;
+            dict.set_item("filter_angles", s.filter_angles)?;
+            dict.set_item("fallback", s.fallback)?;
+            dict.set_item("sinc", &s.sinc)?;
+            dict.set_item("sigma_factor", s.sigma_factor)?;
+            dict.set_item("minimum_sigma", s.minimum_sigma)?;
+            if let Some(validity) = &self.validity {
+                dict.set_item("validity", validity.to_dict(py)?)?;
+            }
+            Ok(dict)
+        })
     }
 
     /// Pickling (for Dask, multiprocessing): rebuilt from `c2_exp`, `phi` and
     /// the settings; the data travel with it (one copy of `c2_exp` per pickle).
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
-        let py = slf.py();
-        let this = slf.get();
-        let partial = py.import("functools")?.getattr("partial")?;
-        let factory = partial.call((slf.get_type(),), Some(&this.settings(py)?))?;
-        let args = (this.data.bind(py).clone(), this.phi.clone().into_pyarray(py));
-        PyTuple::new(py, [factory, args.into_pyobject(py)?.into_any()])
+        crate::guard::guard("Objective.__reduce__", || {
+            let py = slf.py();
+            let this = slf.get();
+            let partial = py.import("functools")?.getattr("partial")?;
+            let factory = partial.call((slf.get_type(),), Some(&this.settings(py)?))?;
+            let args = (this.data.bind(py).clone(), this.phi.clone().into_pyarray(py));
+            PyTuple::new(py, [factory, args.into_pyobject(py)?.into_any()])
+        })
     }
 
-    fn __repr__(&self) -> String {
-        let shape = [self.phi.len(), self.n_frames, self.n_frames];
-        format!(
-            "Objective(c2_exp of shape {shape:?}, mode={:?}, {} of {} angles selected, sinc={:?})",
-            self.settings.mode,
-            self.selected.len(),
-            self.phi.len(),
-            self.settings.sinc
-        )
+    fn __repr__(&self) -> PyResult<String> {
+        crate::guard::guard("Objective.__repr__", || {
+            Ok({
+                let shape = [self.phi.len(), self.n_frames, self.n_frames];
+                format!(
+                    "Objective(c2_exp of shape {shape:?}, mode={:?}, {} of {} angles selected, sinc={:?})",
+                    self.settings.mode,
+                    self.selected.len(),
+                    self.phi.len(),
+                    self.settings.sinc
+                )
+            })
+        })
     }
 }

@@ -88,13 +88,17 @@ impl From<&Verdict> for PerfVerdict {
 
 #[pymethods]
 impl PerfVerdict {
-    fn __bool__(&self) -> bool {
-        self.outcome == "regression"
+    fn __bool__(&self) -> PyResult<bool> {
+        crate::guard::guard("PerfVerdict.__bool__", || Ok(self.outcome == "regression"))
     }
 
-    fn __repr__(&self) -> String {
-        let ratio = self.ratio.map_or_else(|| "-".to_owned(), |ratio| format!("{ratio:.3}"));
-        format!("PerfVerdict({:?}: {}, ratio {ratio})", self.name, self.outcome)
+    fn __repr__(&self) -> PyResult<String> {
+        crate::guard::guard("PerfVerdict.__repr__", || {
+            Ok({
+                let ratio = self.ratio.map_or_else(|| "-".to_owned(), |ratio| format!("{ratio:.3}"));
+                format!("PerfVerdict({:?}: {}, ratio {ratio})", self.name, self.outcome)
+            })
+        })
     }
 }
 
@@ -149,53 +153,65 @@ impl PerformanceRecorder {
     #[new]
     #[pyo3(signature = (baseline = None, *, regression_threshold = 1.3, noise = 0.05, alpha = 0.01))]
     fn new(baseline: Option<PathBuf>, regression_threshold: f64, noise: f64, alpha: f64) -> PyResult<Self> {
-        let mut recorder = match baseline {
-            Some(path) => Recorder::load(&path).map_err(errors::perf)?,
-            None => Recorder::default(),
-        };
-        recorder.thresholds.regression_threshold = regression_threshold;
-        recorder.thresholds.noise = noise;
-        recorder.thresholds.alpha = alpha;
-        let this = PerformanceRecorder { recorder };
-        this.check_thresholds()?;
-        Ok(this)
+        crate::guard::guard("PerformanceRecorder", || {
+            let mut recorder = match baseline {
+                Some(path) => Recorder::load(&path).map_err(errors::perf)?,
+                None => Recorder::default(),
+            };
+            recorder.thresholds.regression_threshold = regression_threshold;
+            recorder.thresholds.noise = noise;
+            recorder.thresholds.alpha = alpha;
+            let this = PerformanceRecorder { recorder };
+            this.check_thresholds()?;
+            Ok(this)
+        })
     }
 
     /// A significant slowdown by more than this factor fails (default 1.3).
     #[getter]
-    fn regression_threshold(&self) -> f64 {
-        self.recorder.thresholds.regression_threshold
+    fn regression_threshold(&self) -> PyResult<f64> {
+        crate::guard::guard("PerformanceRecorder.regression_threshold", || {
+            Ok(self.recorder.thresholds.regression_threshold)
+        })
     }
 
     #[setter]
     fn set_regression_threshold(&mut self, value: f64) -> PyResult<()> {
-        let old = self.recorder.thresholds.regression_threshold;
-        self.recorder.thresholds.regression_threshold = value;
-        self.check_thresholds().inspect_err(|_| self.recorder.thresholds.regression_threshold = old)
+        crate::guard::guard("PerformanceRecorder.set_regression_threshold", || {
+            let old = self.recorder.thresholds.regression_threshold;
+            self.recorder.thresholds.regression_threshold = value;
+            self.check_thresholds().inspect_err(|_| self.recorder.thresholds.regression_threshold = old)
+        })
     }
 
     /// Adds one sample (one run) of `metric` for benchmark `name`: metric
     /// "execution_time" (or "time", seconds), "memory" (bytes) or "throughput".
     fn record_metric(&mut self, name: &str, metric_name: &str, value: f64) -> PyResult<()> {
-        self.recorder.record_metric(name, metric(metric_name)?, value).map_err(errors::perf)
+        crate::guard::guard("PerformanceRecorder.record_metric", || {
+            self.recorder.record_metric(name, metric(metric_name)?, value).map_err(errors::perf)
+        })
     }
 
     /// The verdict on one new `value` against the baseline's samples of the
     /// same benchmark and metric (true exactly for a regression).
     fn check_regression(&self, name: &str, metric_name: &str, value: f64) -> PyResult<PerfVerdict> {
-        if !(value.is_finite() && value > 0.0) {
-            return Err(PyValueError::new_err(format!("{name}: value {value} is not positive and finite")));
-        }
-        Ok(PerfVerdict::from(&self.recorder.check_regression(name, metric(metric_name)?, value)))
+        crate::guard::guard("PerformanceRecorder.check_regression", || {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(PyValueError::new_err(format!("{name}: value {value} is not positive and finite")));
+            }
+            Ok(PerfVerdict::from(&self.recorder.check_regression(name, metric(metric_name)?, value)))
+        })
     }
 
     /// The samples recorded so far: `{"name/metric": [values...]}`.
     fn samples<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let dict = PyDict::new(py);
-        for (name, record) in self.recorder.samples() {
-            dict.set_item(name, record.samples.clone())?;
-        }
-        Ok(dict)
+        crate::guard::guard("PerformanceRecorder.samples", || {
+            let dict = PyDict::new(py);
+            for (name, record) in self.recorder.samples() {
+                dict.set_item(name, record.samples.clone())?;
+            }
+            Ok(dict)
+        })
     }
 
     /// Writes the recorded samples as the baseline of `commit` (default: the
@@ -206,40 +222,44 @@ impl PerformanceRecorder {
     /// saving at once both keep their rows. Returns the path.
     #[pyo3(signature = (directory = PathBuf::from("baselines"), *, commit = None))]
     fn save_baselines(&self, py: Python<'_>, directory: PathBuf, commit: Option<String>) -> PyResult<PathBuf> {
-        let (commit, branch, dirty) = match commit {
-            Some(commit) if !commit.is_empty() && !commit.contains(['/', '\\']) => (commit, None, false),
-            Some(commit) => return Err(PyValueError::new_err(format!("invalid commit name {commit:?}"))),
-            None => {
-                let state = homodyne_perf::git::git_state(Path::new(".")).map_err(errors::perf)?;
-                (state.commit, state.branch, state.dirty)
-            }
-        };
-        let baseline = self.as_baseline(commit, branch, dirty);
-        // Merged under the directory's lock: concurrent saves (two
-        // processes, one file) keep both sides' rows.
-        py.detach(|| baseline.save_merged(&directory, false)).map(|(path, ..)| path).map_err(errors::perf)
+        crate::guard::guard("PerformanceRecorder.save_baselines", || {
+            let (commit, branch, dirty) = match commit {
+                Some(commit) if !commit.is_empty() && !commit.contains(['/', '\\']) => (commit, None, false),
+                Some(commit) => return Err(PyValueError::new_err(format!("invalid commit name {commit:?}"))),
+                None => {
+                    let state = homodyne_perf::git::git_state(Path::new(".")).map_err(errors::perf)?;
+                    (state.commit, state.branch, state.dirty)
+                }
+            };
+            let baseline = self.as_baseline(commit, branch, dirty);
+            // Merged under the directory's lock: concurrent saves (two
+            // processes, one file) keep both sides' rows.
+            py.detach(|| baseline.save_merged(&directory, false)).map(|(path, ..)| path).map_err(errors::perf)
+        })
     }
 
     /// Compares `head` (another recorder, or the path of a baseline file)
     /// with this recorder's baseline. Returns `{"verdicts": [PerfVerdict...],
     /// "markdown": str, "regression": bool, "inconclusive": str or None}`.
     fn compare<'py>(&self, py: Python<'py>, head: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
-        let head = if let Ok(other) = head.cast::<PerformanceRecorder>() {
-            other.borrow().as_baseline("head".to_owned(), None, false)
-        } else if let Ok(path) = head.extract::<PathBuf>() {
-            py.detach(|| Baseline::load(&path)).map_err(errors::perf)?
-        } else {
-            return Err(PyTypeError::new_err("head must be a PerformanceRecorder or the path of a baseline file"));
-        };
-        let recorder = &self.recorder;
-        let comparison = py.detach(|| recorder.compare(&head));
-        let verdicts: Vec<PerfVerdict> = comparison.verdicts.iter().map(PerfVerdict::from).collect();
-        let dict = PyDict::new(py);
-        dict.set_item("verdicts", PyList::new(py, verdicts)?)?;
-        dict.set_item("markdown", comparison.to_markdown())?;
-        dict.set_item("regression", comparison.has_regression(Severity::Warn))?;
-        dict.set_item("inconclusive", comparison.inconclusive())?;
-        Ok(dict)
+        crate::guard::guard("PerformanceRecorder.compare", || {
+            let head = if let Ok(other) = head.cast::<PerformanceRecorder>() {
+                other.borrow().as_baseline("head".to_owned(), None, false)
+            } else if let Ok(path) = head.extract::<PathBuf>() {
+                py.detach(|| Baseline::load(&path)).map_err(errors::perf)?
+            } else {
+                return Err(PyTypeError::new_err("head must be a PerformanceRecorder or the path of a baseline file"));
+            };
+            let recorder = &self.recorder;
+            let comparison = py.detach(|| recorder.compare(&head));
+            let verdicts: Vec<PerfVerdict> = comparison.verdicts.iter().map(PerfVerdict::from).collect();
+            let dict = PyDict::new(py);
+            dict.set_item("verdicts", PyList::new(py, verdicts)?)?;
+            dict.set_item("markdown", comparison.to_markdown())?;
+            dict.set_item("regression", comparison.has_regression(Severity::Warn))?;
+            dict.set_item("inconclusive", comparison.inconclusive())?;
+            Ok(dict)
+        })
     }
 }
 
