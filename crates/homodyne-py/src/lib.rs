@@ -3,12 +3,16 @@
 //! `pyproject.toml`). The Python package `python/homodyne_rs` re-exports it
 //! and adds the v1 drop-in (`Objective.from_v1_config`, `homodyne_rs.v1.fit`).
 //!
-//! This crate only converts and calls: numpy arrays in (borrowed without a
-//! copy when C-contiguous float64, converted once otherwise), numpy arrays
-//! out, every computation with the GIL released, every Rust error a Python
-//! exception (`ValueError`, `TypeError`, `homodyne_rs.CacheError`,
-//! `homodyne_rs.PerfError`). A Rust panic inside a call becomes PyO3's
-//! `PanicException`, never an abort (release builds keep `panic = "unwind"`).
+//! This crate only converts and calls: numpy arrays in by one rule
+//! (`arrays.rs`: shape and bytes checked first; borrowed when native,
+//! C-contiguous and aligned; else copied once by `numpy.require`), numpy
+//! arrays out (shapes checked before numpy sees them), every computation
+//! with the GIL released, every Rust error a Python exception
+//! (`ValueError`, `TypeError`, `MemoryError`, `homodyne_rs.CacheError`,
+//! `homodyne_rs.PerfError`, `homodyne_rs.NotIdentifiableError`). No panic
+//! reaches Python as `PanicException`: every exported function and method
+//! runs in `guard.rs`'s guard (checked by `tests/test_hostile.py`), which
+//! turns a panic, a bug, into a `RuntimeError` naming the function.
 //!
 //! # Crate features
 //!

@@ -18,9 +18,20 @@ numpy arrays in and out; every computation releases the GIL.
 - :class:`PerformanceRecorder`: regression statistics for benchmark suites.
 
 Errors: ``ValueError`` for bad values and shapes, ``TypeError`` for wrong
-types, :class:`CacheError` and :class:`PerfError` for files,
-:class:`NotIdentifiableError` (a ``ValueError``) when a fit's data do not
-determine its parameters.
+types, ``MemoryError`` for arrays too large to make, :class:`CacheError`
+and :class:`PerfError` for files, :class:`NotIdentifiableError` (a
+``ValueError``) when a fit's data do not determine its parameters. No
+function raises PyO3's ``PanicException`` (a ``BaseException``): every
+exported function and method runs inside a guard that turns a Rust panic,
+which would be a bug, into a ``RuntimeError`` naming the function; the
+package's tests check that every entry point is guarded.
+
+Arrays in: any numpy array (or list) of real numbers, any layout.
+Native-endian, C-contiguous, aligned float64 arrays are read in place;
+anything else (strided, unaligned, byte-swapped, another dtype) is copied
+once, after its shape and size are checked (more than 32 axes:
+``ValueError``; more bytes than memory can hold: ``MemoryError``; larger
+than a cache's budget: ``ValueError``, before any copy).
 """
 
 from __future__ import annotations
