@@ -168,3 +168,27 @@ def test_version_stub_and_marker_ship():
     assert files.joinpath("__init__.pyi").is_file()
     for name in hr.__all__:
         assert getattr(hr, name).__doc__ or name == "__version__", name
+
+
+def test_two_processes_saving_baselines_at_once_lose_no_row(tmp_path):
+    """save_baselines merges under the directory's lock: two interpreters
+    each saving 10 times into one commit's file keep all 20 rows."""
+    import subprocess
+    import sys
+    import textwrap
+
+    child = textwrap.dedent(
+        f"""
+        import sys, homodyne_rs as hr
+        side = sys.argv[1]
+        for round in range(10):
+            recorder = hr.PerformanceRecorder()
+            recorder.record_metric(f"bench/{{side}}/{{round}}", "time", 1.0 + round)
+            recorder.save_baselines({str(tmp_path)!r}, commit="0123456789abcdef")
+        """
+    )
+    children = [subprocess.Popen([sys.executable, "-c", child, side]) for side in ("a", "b")]
+    assert [process.wait(timeout=120) for process in children] == [0, 0]
+    stored = hr.PerformanceRecorder(tmp_path / "0123456789abcdef.toml").compare(tmp_path / "0123456789abcdef.toml")
+    names = {verdict.name for verdict in stored["verdicts"]}
+    assert len([name for name in names if name.startswith("bench/")]) == 20, sorted(names)
