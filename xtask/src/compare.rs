@@ -11,7 +11,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use crate::Args;
+use crate::flags::Args;
 use crate::format::{format_ns, write_text};
 
 /// The Python packages, pinned: the versions the README's tables were made with.
@@ -223,7 +223,7 @@ fn table(workload: &str, rows: &[(String, Measurement, Vec<Measurement>)]) -> St
 
 /// `cargo xtask compare`.
 pub(crate) fn compare(mut args: Args) -> Result<u8> {
-    let root = crate::workspace_root();
+    let root = crate::flags::workspace_root();
     let quick = args.flag("--quick");
     let only = args.value("--workload")?;
     args.finish()?;

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use homodyne_perf::{Baseline, Outcome, compare_baselines};
 
-use crate::Args;
+use crate::flags::Args;
 use crate::format::{format_ns, median, short_id, utc_date};
 
 /// Every baseline file in `dir`, oldest first. A file that cannot be read
@@ -240,7 +240,7 @@ pub(crate) fn markdown(baselines: &[Baseline], histories: &[(String, Vec<Point>)
 
 /// `cargo xtask report`.
 pub(crate) fn report(mut args: Args) -> Result<u8> {
-    let root = crate::workspace_root();
+    let root = crate::flags::workspace_root();
     let baselines_dir = args.value("--baselines-dir")?.map_or_else(|| root.join("baselines"), PathBuf::from);
     let out_dir = args.value("--out-dir")?.map_or_else(|| root.join("target").join("perf"), PathBuf::from);
     let last = match args.value("--last")? {

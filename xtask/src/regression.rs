@@ -17,7 +17,7 @@ use homodyne_perf::{
     Update, Verdict, compare_baselines, file_exists,
 };
 
-use crate::Args;
+use crate::flags::Args;
 use crate::format::{format_ns, median, short_id, write_text};
 use crate::instructions;
 use crate::suite::{self, BenchBinary, Plan, Samples, Selection};
@@ -52,7 +52,7 @@ struct Layout {
 
 impl Layout {
     fn from_args(args: &mut Args) -> Result<Layout> {
-        let root = args.value("--root")?.map_or_else(crate::workspace_root, PathBuf::from);
+        let root = args.value("--root")?.map_or_else(crate::flags::workspace_root, PathBuf::from);
         let baselines_dir = args.value("--baselines-dir")?.map_or_else(|| root.join("baselines"), PathBuf::from);
         let out_dir = args.value("--out-dir")?.map_or_else(|| root.join("target").join("perf"), PathBuf::from);
         Ok(Layout { root, baselines_dir, out_dir })

@@ -86,19 +86,19 @@ fn crossover(points: &[CalibrationPoint], challenger: Strategy, incumbent: Strat
     threshold
 }
 
-/// Angles uniform in `[-180, 360)` degrees from a fixed seed (SplitMix64), the
-/// workload of the benchmarks and of [`calibrate`].
+/// Angles uniform in `[-180, 360)` degrees from a fixed seed, the workload
+/// of the benchmarks and of [`calibrate`]: angle `k` from the standard
+/// library's keyed hash of `(seed, k)` (SipHash, fixed keys), so that the
+/// crate carries no generator of its own (the workspace's one is
+/// `homodyne-testkit`'s, for tests).
 pub fn synthetic_angles(n_angles: usize, seed: u64) -> Vec<f64> {
-    let mut state = seed;
-    (0..n_angles)
-        .map(|_| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    (0..n_angles as u64)
+        .map(|index| {
+            let mut hasher = DefaultHasher::new();
+            (seed, index).hash(&mut hasher);
             // The top 53 bits give a uniform double in [0, 1).
-            let unit = (z >> 11) as f64 / (1u64 << 53) as f64;
+            let unit = (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64;
             -180.0 + 540.0 * unit
         })
         .collect()
@@ -157,6 +157,17 @@ pub fn calibrate_with(config: &AngleFilterConfig, sizes: &[usize]) -> Calibratio
         })
         .collect();
     Calibration::from_points(points)
+}
+
+impl AngleFilterOptimizer {
+    /// An optimizer whose thresholds were measured on this machine by
+    /// [`calibrate`] (14 sizes at 10 ms or more per strategy: about a
+    /// second). Defined here, beside the calibration, so that the optimizer
+    /// does not depend on the module that times it.
+    pub fn calibrated() -> AngleFilterOptimizer {
+        let config = AngleFilterConfig::default();
+        AngleFilterOptimizer::new(calibrate_with(&config, &CALIBRATION_SIZES).apply(config))
+    }
 }
 
 #[cfg(test)]

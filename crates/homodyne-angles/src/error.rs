@@ -2,8 +2,6 @@
 
 use std::fmt;
 
-use crate::AngleRange;
-
 /// Everything that can go wrong when building ranges or filtering angles.
 ///
 /// Every variant carries the offending values so that the message names them.
@@ -35,8 +33,9 @@ pub enum AngleError {
     NoAnglesInRanges {
         /// How many angles were searched.
         n_angles: usize,
-        /// The ranges that matched nothing.
-        ranges: Vec<AngleRange>,
+        /// The ranges that matched nothing, as `(min_deg, max_deg)` (the
+        /// error is the crate's bottom module: it names no other type).
+        ranges: Vec<(f64, f64)>,
     },
 }
 
@@ -54,11 +53,11 @@ impl fmt::Display for AngleError {
             }
             AngleError::NoAnglesInRanges { n_angles, ranges } => {
                 write!(f, "no angles found in target ranges [")?;
-                for (range_idx, range) in ranges.iter().enumerate() {
+                for (range_idx, (min_deg, max_deg)) in ranges.iter().enumerate() {
                     if range_idx > 0 {
                         write!(f, ", ")?;
                     }
-                    write!(f, "{range}")?;
+                    write!(f, "({min_deg}, {max_deg})")?;
                 }
                 write!(f, "] among {n_angles} angles and the fallback is disabled")
             }

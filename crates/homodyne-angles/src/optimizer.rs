@@ -58,13 +58,6 @@ impl AngleFilterOptimizer {
         }
     }
 
-    /// An optimizer whose thresholds were measured on this machine by
-    /// [`calibrate`](crate::calibrate) (14 sizes at 10 ms or more per strategy: about a second).
-    pub fn calibrated() -> AngleFilterOptimizer {
-        let config = AngleFilterConfig::default();
-        AngleFilterOptimizer::new(crate::calibrate_with(&config, &crate::CALIBRATION_SIZES).apply(config))
-    }
-
     /// The settings in force.
     pub fn config(&self) -> &AngleFilterConfig {
         &self.config
@@ -183,7 +176,10 @@ impl AngleFilterOptimizer {
         }
         match fallback {
             Fallback::AllAngles => Ok((0..angles.len()).collect()),
-            Fallback::Error => Err(AngleError::NoAnglesInRanges { n_angles: angles.len(), ranges: ranges.to_vec() }),
+            Fallback::Error => Err(AngleError::NoAnglesInRanges {
+                n_angles: angles.len(),
+                ranges: ranges.iter().map(|range| (range.min_deg(), range.max_deg())).collect(),
+            }),
         }
     }
 

@@ -28,11 +28,10 @@ use std::time::{Duration, Instant};
 use hashbrown::DefaultHashBuilder;
 
 use crate::codec::Compressed;
-use crate::config::{CacheConfig, Clock, MemoryProbe, SystemClock, SystemMemory};
+use crate::config::{CacheConfig, Clock, ENTRY_OVERHEAD_BYTES, MemoryProbe, SystemClock, SystemMemory};
 use crate::value::CacheValue;
 use crate::{CacheError, CacheStats, TryInsertError};
 use flight::{Flights, Joined};
-pub use ledger::ENTRY_OVERHEAD_BYTES;
 pub(crate) use ledger::{Ledger, Stored};
 
 /// At most this many rounds of compression before a store falls back on

@@ -11,7 +11,7 @@ use std::cell::RefCell;
 
 use lz4::block::{CompressionMode, compress_to_buffer, decompress_to_buffer};
 
-use crate::value::{DType, Element};
+use crate::dtype::{DType, Element};
 
 /// Raw bytes per chunk (a multiple of every element size).
 pub(crate) const CHUNK_BYTES: usize = 1 << 20;

@@ -5,6 +5,9 @@ use std::time::{Duration, Instant};
 
 use crate::CacheError;
 
+/// Bytes charged per entry on top of its data (key, bookkeeping, allocator slack).
+pub const ENTRY_OVERHEAD_BYTES: usize = 256;
+
 /// Settings of a [`MemoryEfficientCache`](crate::MemoryEfficientCache).
 ///
 /// Defaults are the design document's `MemoryEfficientCache(max_memory_mb=500,

@@ -2,7 +2,7 @@
 
 use ndarray::{ArrayBase, Data, Dimension};
 
-use crate::value::Element;
+use crate::dtype::Element;
 
 /// A 128-bit content hash of arrays (dtype, shape and bytes), stable across
 /// processes and platforms, so it can key persisted entries too.

@@ -39,17 +39,19 @@
 mod cache;
 mod codec;
 mod config;
+mod dtype;
 mod error;
 mod key;
 mod persist;
 mod stats;
 mod value;
 
-pub use cache::{ENTRY_OVERHEAD_BYTES, MemoryEfficientCache};
+pub use cache::MemoryEfficientCache;
 pub use codec::{Compressed, compress, decompress};
-pub use config::{CacheConfig, Clock, MemoryProbe, SystemClock, SystemMemory};
+pub use config::{CacheConfig, Clock, ENTRY_OVERHEAD_BYTES, MemoryProbe, SystemClock, SystemMemory};
+pub use dtype::{DType, Element};
 pub use error::{CacheError, TryInsertError};
 pub use key::{ArrayKey, ContentHasher, KeyPart, array_key};
 pub use persist::{FORMAT_VERSION, LoadReport, PersistKey};
 pub use stats::CacheStats;
-pub use value::{AnyArray, CacheValue, DType, Element};
+pub use value::{AnyArray, CacheValue};

@@ -31,11 +31,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::ENTRY_OVERHEAD_BYTES;
 use crate::cache::Stored;
 use crate::codec::{Compressed, validate};
+use crate::config::ENTRY_OVERHEAD_BYTES;
+use crate::dtype::DType;
 use crate::key::ArrayKey;
-use crate::value::{CacheValue, DType};
+use crate::value::CacheValue;
 use crate::{CacheConfig, CacheError, MemoryEfficientCache};
 
 const MAGIC: &[u8; 16] = b"HOMODYNE-CACHE\0\0";

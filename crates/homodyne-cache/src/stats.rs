@@ -57,7 +57,7 @@ impl CacheStats {
 
     /// Raw bytes per stored byte (excluding the per-entry overhead), 1 when empty.
     pub fn compression_ratio(&self) -> f64 {
-        let overhead = self.entries * crate::ENTRY_OVERHEAD_BYTES;
+        let overhead = self.entries * crate::config::ENTRY_OVERHEAD_BYTES;
         let stored = self.stored_bytes.saturating_sub(overhead);
         if stored == 0 { 1.0 } else { self.raw_bytes as f64 / stored as f64 }
     }

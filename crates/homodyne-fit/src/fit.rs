@@ -5,7 +5,7 @@ use homodyne_kernels::{ChiSquaredObjective, FlowMode};
 use rayon::prelude::*;
 
 use crate::FitError;
-use crate::levenberg::{self, Problem, Run};
+use crate::levenberg::{self, Problem, Run, Termination};
 use crate::normal::{self, Covariance, Reduced};
 
 /// The physical parameters' names, in the model's order (the first three in static mode).
@@ -51,37 +51,15 @@ impl Default for FitConfig {
     }
 }
 
-/// Why a fit stopped (see the `levenberg` module for the criteria).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Termination {
-    /// The gradient is below `gtol`.
-    Gtol,
-    /// Chi-squared changed by less than `ftol`.
-    Ftol,
-    /// The step was below `xtol`.
-    Xtol,
-    /// No step reduces chi-squared: a minimum to working precision.
-    NoReduction,
-    /// `max_iterations` ran out first: not converged.
-    MaxIterations,
-}
-
-impl Termination {
-    /// Whether the fit converged.
-    pub fn success(self) -> bool {
-        self != Termination::MaxIterations
-    }
-
-    fn message(self, config: &FitConfig) -> String {
-        match self {
-            Termination::Gtol => format!("converged: scaled gradient below gtol = {:e}", config.gtol),
-            Termination::Ftol => format!("converged: relative reduction of chi2 below ftol = {:e}", config.ftol),
-            Termination::Xtol => format!("converged: relative step below xtol = {:e}", config.xtol),
-            Termination::NoReduction => "converged: no step reduces chi2 any further (working precision)".to_owned(),
-            Termination::MaxIterations => {
-                format!("not converged: max_iterations = {} reached", config.max_iterations)
-            }
+/// The termination in words, with the tolerance that decided it.
+fn message(termination: Termination, config: &FitConfig) -> String {
+    match termination {
+        Termination::Gtol => format!("converged: scaled gradient below gtol = {:e}", config.gtol),
+        Termination::Ftol => format!("converged: relative reduction of chi2 below ftol = {:e}", config.ftol),
+        Termination::Xtol => format!("converged: relative step below xtol = {:e}", config.xtol),
+        Termination::NoReduction => "converged: no step reduces chi2 any further (working precision)".to_owned(),
+        Termination::MaxIterations => {
+            format!("not converged: max_iterations = {} reached", config.max_iterations)
         }
     }
 }
@@ -287,7 +265,7 @@ fn finish(
         n_iterations: run.iterations,
         termination: run.termination,
         success: run.termination.success(),
-        message: run.termination.message(config),
+        message: message(run.termination, config),
         params: run.value.params,
         starts,
     })
@@ -335,7 +313,7 @@ fn validate(n: usize, x0: &[f64], config: &FitConfig) -> Result<(Bounds, Vec<boo
 /// cut into `count` equal strata, one point per stratum in a random order,
 /// uniform inside it; fixed parameters keep their value from `x0`.
 fn latin_hypercube(x0: &[f64], bounds: &[(f64, f64)], free: &[usize], count: usize, seed: u64) -> Vec<Vec<f64>> {
-    let mut random = SplitMix64(seed);
+    let mut random = Draws { seed, count: 0 };
     let mut points = vec![x0.to_vec(); count];
     for &k in free {
         let (lower, upper) = bounds[k];
@@ -353,18 +331,22 @@ fn latin_hypercube(x0: &[f64], bounds: &[(f64, f64)], free: &[usize], count: usi
     points
 }
 
-/// SplitMix64: the multistart's reproducible stream (the Latin hypercube
-/// needs a few numbers per start, not statistical quality).
-struct SplitMix64(u64);
+/// The multistart's reproducible stream: the standard library's keyed hash
+/// (SipHash, fixed keys) of `(seed, draw)` (a few numbers per start; no
+/// generator of this crate's own).
+struct Draws {
+    seed: u64,
+    count: u64,
+}
 
-impl SplitMix64 {
+impl Draws {
     /// Uniform in `[0, 1)`.
     fn next_f64(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+        use std::hash::{DefaultHasher, Hash, Hasher};
+        let mut hasher = DefaultHasher::new();
+        (self.seed, self.count).hash(&mut hasher);
+        self.count += 1;
+        (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 

@@ -28,9 +28,31 @@
 use homodyne_kernels::{ChiSquaredObjective, NormalEquations, ObjectiveValue};
 
 use crate::FitError;
-use crate::fit::Termination;
 use crate::linalg;
 use crate::normal::Reduced;
+
+/// Why a fit stopped (see the `levenberg` module for the criteria).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Termination {
+    /// The gradient is below `gtol`.
+    Gtol,
+    /// Chi-squared changed by less than `ftol`.
+    Ftol,
+    /// The step was below `xtol`.
+    Xtol,
+    /// No step reduces chi-squared: a minimum to working precision.
+    NoReduction,
+    /// `max_iterations` ran out first: not converged.
+    MaxIterations,
+}
+
+impl Termination {
+    /// Whether the fit converged.
+    pub fn success(self) -> bool {
+        self != Termination::MaxIterations
+    }
+}
 
 /// What stays fixed during one run: bounds, free parameters, tolerances.
 pub(crate) struct Problem<'a> {

@@ -62,4 +62,5 @@ mod linalg;
 mod normal;
 
 pub use error::FitError;
-pub use fit::{FitConfig, FitResult, PARAMETER_NAMES, StartOutcome, Termination, fit, parameter_names};
+pub use fit::{FitConfig, FitResult, PARAMETER_NAMES, StartOutcome, fit, parameter_names};
+pub use levenberg::Termination;

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Direction, PerfError};
+use crate::PerfError;
+use crate::units::Direction;
 
 /// The format version this build writes. It reads 1 and 2.
 ///
@@ -253,7 +254,7 @@ impl Baseline {
             return Err(PerfError::Invalid {
                 what: format!(
                     "the stored baseline of {} was measured on another machine ({}); pass --force to merge anyway",
-                    crate::report::short(&self.commit),
+                    short(&self.commit),
                     self.machine.cpu
                 ),
             });
@@ -334,6 +335,12 @@ pub fn write_atomically(
     write: impl FnOnce(&mut fs::File) -> std::io::Result<()>,
 ) -> Result<(), PerfError> {
     homodyne_io::write_atomically(path, write).map_err(|source| PerfError::Io { path: path.to_path_buf(), source })
+}
+
+/// The first 12 characters of a commit id (whatever a file holds: never
+/// slices inside a character).
+pub(crate) fn short(commit: &str) -> &str {
+    commit.char_indices().nth(12).map_or(commit, |(end, _)| &commit[..end])
 }
 
 #[cfg(test)]

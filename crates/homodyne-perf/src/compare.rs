@@ -6,20 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::{Comparison, Provenance, SpeedCheck};
+use crate::Baseline;
 use crate::stats::{Trimmed, fastest_runs_shift, rank_sum_test, t_quantile, t_sf, trim_slow_side};
-use crate::{Baseline, units};
-
-/// Whether larger values of a metric are worse (time, memory) or better (throughput).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    /// Time, memory: a larger value is a regression.
-    #[default]
-    LowerIsBetter,
-    /// Throughput: a smaller value is a regression.
-    HigherIsBetter,
-}
+use crate::units::{self, Direction};
 
 /// The decision rule's settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -532,4 +521,106 @@ fn speed_check(inputs: &[BenchmarkSamples], thresholds: &Thresholds) -> Option<S
         canaries: canaries.into_iter().map(|(name, shift, _, p)| (name, shift.exp(), p)).collect(),
         inconclusive,
     })
+}
+
+/// Where the two sides come from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Provenance {
+    /// Base commit (or "none").
+    pub base_commit: String,
+    /// Head commit.
+    pub head_commit: String,
+    /// Base timestamp, seconds since the epoch.
+    pub base_timestamp: Option<u64>,
+    /// Head timestamp.
+    pub head_timestamp: u64,
+    /// The head machine.
+    pub machine: String,
+    /// Whether the machines differ.
+    pub machine_mismatch: bool,
+    /// Process runs per benchmark on each side.
+    pub base_runs: Option<usize>,
+    /// Process runs per benchmark on the head side.
+    pub head_runs: usize,
+    /// The decision rule's settings.
+    pub alpha: f64,
+    /// Default noise threshold.
+    pub noise: f64,
+    /// The fail line.
+    pub regression_threshold: f64,
+}
+
+impl Provenance {
+    /// From the baselines of both sides (the base may be absent).
+    pub fn new(base: Option<&Baseline>, head: &Baseline, thresholds: &Thresholds) -> Provenance {
+        Provenance {
+            base_commit: base.map_or_else(|| "none".to_owned(), |base| base.commit.clone()),
+            head_commit: head.commit.clone(),
+            base_timestamp: base.map(|base| base.timestamp),
+            head_timestamp: head.timestamp,
+            machine: format!(
+                "{} ({} cores, {} GiB)",
+                head.machine.cpu,
+                head.machine.cores,
+                head.machine.memory_bytes >> 30
+            ),
+            machine_mismatch: base.is_some_and(|base| base.machine != head.machine),
+            base_runs: base.map(|base| base.sampling.runs),
+            head_runs: head.sampling.runs,
+            alpha: thresholds.alpha,
+            noise: thresholds.noise,
+            regression_threshold: thresholds.regression_threshold,
+        }
+    }
+}
+
+/// What the canaries said about the machine's speed between base and head
+/// (see [`compare_baselines`](crate::compare_baselines)).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpeedCheck {
+    /// Each canary: its name, head/base ratio and two-sided permutation p-value.
+    pub canaries: Vec<(String, f64, f64)>,
+    /// The geometric mean of the canaries' ratios.
+    pub factor: f64,
+    /// Whether the head samples were divided by `factor` before the verdicts.
+    pub normalised: bool,
+    /// Why the comparison cannot be trusted, when the canaries disagree.
+    pub inconclusive: Option<String>,
+}
+
+/// A comparison: provenance and one verdict per benchmark.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    /// Where the sides come from.
+    pub provenance: Provenance,
+    /// The verdicts, most severe first.
+    pub verdicts: Vec<Verdict>,
+    /// The machine speed guard's finding, when canaries were compared.
+    pub speed: Option<SpeedCheck>,
+}
+
+fn severity_rank(outcome: Outcome) -> u8 {
+    match outcome {
+        Outcome::Regression(Severity::Fail) => 0,
+        Outcome::Regression(Severity::Warn) => 1,
+        Outcome::Invalid => 2,
+        Outcome::Undecided => 3,
+        Outcome::Missing => 4,
+        Outcome::Improvement => 5,
+        Outcome::New => 6,
+        Outcome::Unchanged => 7,
+    }
+}
+
+impl Comparison {
+    /// Sorts the verdicts by severity, then name (canaries last).
+    pub fn new(provenance: Provenance, mut verdicts: Vec<Verdict>, speed: Option<SpeedCheck>) -> Comparison {
+        verdicts.sort_by(|a, b| {
+            a.canary
+                .cmp(&b.canary)
+                .then(severity_rank(a.outcome).cmp(&severity_rank(b.outcome)))
+                .then(a.name.cmp(&b.name))
+        });
+        Comparison { provenance, verdicts, speed }
+    }
 }

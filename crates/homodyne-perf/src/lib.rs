@@ -94,10 +94,10 @@ pub use baseline::{
     write_atomically,
 };
 pub use compare::{
-    BenchmarkSamples, COUNT_FLOOR, Direction, Outcome, Severity, Thresholds, Verdict, compare, compare_baselines,
-    compare_counts,
+    BenchmarkSamples, COUNT_FLOOR, Comparison, Outcome, Provenance, Severity, SpeedCheck, Thresholds, Verdict, compare,
+    compare_baselines, compare_counts,
 };
 pub use error::PerfError;
 pub use recorder::{Metric, PerformanceRecorder};
-pub use report::{Comparison, Provenance, SpeedCheck, bencher_metric_format, limits_markdown, read_limit_of};
-pub use units::{INSTRUCTIONS, is_exact_count, time_factor};
+pub use report::{bencher_metric_format, limits_markdown, read_limit_of};
+pub use units::{Direction, INSTRUCTIONS, is_exact_count, time_factor};

@@ -3,8 +3,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::report::Comparison;
-use crate::{Baseline, BenchmarkRecord, BenchmarkSamples, Direction, PerfError, Thresholds, Verdict, compare};
+use crate::baseline::{Baseline, BenchmarkRecord};
+use crate::compare::{BenchmarkSamples, Comparison, Thresholds, Verdict, compare, compare_baselines};
+use crate::error::PerfError;
+use crate::units::Direction;
 
 /// What a recorded number measures; each kind knows which way is better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,7 +120,7 @@ impl PerformanceRecorder {
     /// baseline) with the baseline this recorder checks against, through
     /// [`compare_baselines`](crate::compare_baselines).
     pub fn compare(&self, head: &Baseline) -> Comparison {
-        crate::compare_baselines(self.baseline.as_ref(), head, &self.thresholds)
+        compare_baselines(self.baseline.as_ref(), head, &self.thresholds)
     }
 
     /// Writes the recorded samples as the baseline of `meta.commit` into `dir`

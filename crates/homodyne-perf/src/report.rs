@@ -2,98 +2,9 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
-
-use crate::{Baseline, Outcome, Severity, Thresholds, Verdict};
-
-/// Where the two sides come from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Provenance {
-    /// Base commit (or "none").
-    pub base_commit: String,
-    /// Head commit.
-    pub head_commit: String,
-    /// Base timestamp, seconds since the epoch.
-    pub base_timestamp: Option<u64>,
-    /// Head timestamp.
-    pub head_timestamp: u64,
-    /// The head machine.
-    pub machine: String,
-    /// Whether the machines differ.
-    pub machine_mismatch: bool,
-    /// Process runs per benchmark on each side.
-    pub base_runs: Option<usize>,
-    /// Process runs per benchmark on the head side.
-    pub head_runs: usize,
-    /// The decision rule's settings.
-    pub alpha: f64,
-    /// Default noise threshold.
-    pub noise: f64,
-    /// The fail line.
-    pub regression_threshold: f64,
-}
-
-impl Provenance {
-    /// From the baselines of both sides (the base may be absent).
-    pub fn new(base: Option<&Baseline>, head: &Baseline, thresholds: &Thresholds) -> Provenance {
-        Provenance {
-            base_commit: base.map_or_else(|| "none".to_owned(), |base| base.commit.clone()),
-            head_commit: head.commit.clone(),
-            base_timestamp: base.map(|base| base.timestamp),
-            head_timestamp: head.timestamp,
-            machine: format!(
-                "{} ({} cores, {} GiB)",
-                head.machine.cpu,
-                head.machine.cores,
-                head.machine.memory_bytes >> 30
-            ),
-            machine_mismatch: base.is_some_and(|base| base.machine != head.machine),
-            base_runs: base.map(|base| base.sampling.runs),
-            head_runs: head.sampling.runs,
-            alpha: thresholds.alpha,
-            noise: thresholds.noise,
-            regression_threshold: thresholds.regression_threshold,
-        }
-    }
-}
-
-/// What the canaries said about the machine's speed between base and head
-/// (see [`compare_baselines`](crate::compare_baselines)).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SpeedCheck {
-    /// Each canary: its name, head/base ratio and two-sided permutation p-value.
-    pub canaries: Vec<(String, f64, f64)>,
-    /// The geometric mean of the canaries' ratios.
-    pub factor: f64,
-    /// Whether the head samples were divided by `factor` before the verdicts.
-    pub normalised: bool,
-    /// Why the comparison cannot be trusted, when the canaries disagree.
-    pub inconclusive: Option<String>,
-}
-
-/// A comparison: provenance and one verdict per benchmark.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Comparison {
-    /// Where the sides come from.
-    pub provenance: Provenance,
-    /// The verdicts, most severe first.
-    pub verdicts: Vec<Verdict>,
-    /// The machine speed guard's finding, when canaries were compared.
-    pub speed: Option<SpeedCheck>,
-}
-
-fn severity_rank(outcome: Outcome) -> u8 {
-    match outcome {
-        Outcome::Regression(Severity::Fail) => 0,
-        Outcome::Regression(Severity::Warn) => 1,
-        Outcome::Invalid => 2,
-        Outcome::Undecided => 3,
-        Outcome::Missing => 4,
-        Outcome::Improvement => 5,
-        Outcome::New => 6,
-        Outcome::Unchanged => 7,
-    }
-}
+use crate::Baseline;
+use crate::baseline::short;
+use crate::compare::{Comparison, Outcome, Severity, Verdict};
 
 fn label(outcome: Outcome) -> &'static str {
     match outcome {
@@ -108,24 +19,7 @@ fn label(outcome: Outcome) -> &'static str {
     }
 }
 
-/// The first 12 characters of a commit id (whatever a file holds: never
-/// slices inside a character).
-pub(crate) fn short(commit: &str) -> &str {
-    commit.char_indices().nth(12).map_or(commit, |(end, _)| &commit[..end])
-}
-
 impl Comparison {
-    /// Sorts the verdicts by severity, then name (canaries last).
-    pub fn new(provenance: Provenance, mut verdicts: Vec<Verdict>, speed: Option<SpeedCheck>) -> Comparison {
-        verdicts.sort_by(|a, b| {
-            a.canary
-                .cmp(&b.canary)
-                .then(severity_rank(a.outcome).cmp(&severity_rank(b.outcome)))
-                .then(a.name.cmp(&b.name))
-        });
-        Comparison { provenance, verdicts, speed }
-    }
-
     /// Whether any benchmark other than a canary regressed (with the given
     /// severity or worse).
     pub fn has_regression(&self, at_least: Severity) -> bool {
@@ -285,8 +179,8 @@ pub fn bencher_metric_format(head: &Baseline) -> String {
         let Some((&low, &high)) = samples.first().zip(samples.last()) else { continue };
         let median = samples[samples.len() / 2];
         let measure = match record.direction {
-            crate::Direction::LowerIsBetter => "latency",
-            crate::Direction::HigherIsBetter => "throughput",
+            crate::units::Direction::LowerIsBetter => "latency",
+            crate::units::Direction::HigherIsBetter => "throughput",
         };
         let metric = serde_json::json!({ measure: { "value": median, "lower_value": low, "upper_value": high } });
         root.insert(name.clone(), metric);

@@ -1,5 +1,7 @@
 //! Units of stored samples: which can be converted into which, and which
-//! scale with the machine's speed.
+//! scale with the machine's speed; the direction in which a metric is better.
+
+use serde::{Deserialize, Serialize};
 
 /// Nanoseconds per unit of time, for the units benchmarks are stored in.
 fn nanoseconds_per(unit: &str) -> Option<f64> {
@@ -59,4 +61,15 @@ mod tests {
         assert!(is_exact_count(INSTRUCTIONS) && is_exact_count("D1mr") && !is_exact_count("ns"));
         assert!(!is_speed_dependent(INSTRUCTIONS));
     }
+}
+
+/// Whether larger values of a metric are worse (time, memory) or better (throughput).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Time, memory: a larger value is a regression.
+    #[default]
+    LowerIsBetter,
+    /// Throughput: a smaller value is a regression.
+    HigherIsBetter,
 }

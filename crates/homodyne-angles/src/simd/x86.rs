@@ -13,7 +13,7 @@ use std::arch::x86_64::{
     _mm512_set1_epi64, _mm512_set1_pd, _mm512_setzero_si512, _mm512_slli_epi64, _mm512_sub_pd,
 };
 
-use super::{BLOCK, Prepared, compact_generic, masks_generic, masks_with};
+use super::generic::{BLOCK, Prepared, compact_generic, masks_generic, masks_with};
 
 /// Folds the magnitudes of `angles` into `largest` as integers: a double's
 /// bits shifted left by one drop the sign and order like its magnitude,

@@ -27,8 +27,7 @@ use hashbrown::HashTable;
 
 use crate::codec::Compressed;
 
-/// Bytes charged per entry on top of its data (key, bookkeeping, allocator slack).
-pub const ENTRY_OVERHEAD_BYTES: usize = 256;
+use crate::config::ENTRY_OVERHEAD_BYTES;
 
 /// The end of a list.
 const NIL: u32 = u32::MAX;
