@@ -4,7 +4,7 @@ one size per process (so that the peak resident memory is the workload's).
     compare.py list                          implementations per workload, as JSON
     compare.py run WORKLOAD IMPL SIZE DIR    check, time, print one JSON line
 
-Inputs are the .npy files that the Rust side (`examples/peers.rs`) wrote into
+Inputs are the .npy files that the Rust side (`crates/homodyne-bench/examples/peers.rs`) wrote into
 DIR, so both sides compute on identical data. Before timing, the result is
 checked against homodyne-rs's (DIR/out/homodyne-rs_WORKLOAD_SIZE.npy):
 indices identical, floats within 1e-10 relative; the JSON line says which.
@@ -104,7 +104,7 @@ def homodyne_rs_cache_factory(array):
 FROM_PYTHON = "homodyne-rs from Python"
 
 # The fit workload: the same truth, start (30% off), bounds and model as
-# examples/peers.rs; the peers run scipy's Nelder-Mead over the same
+# crates/homodyne-bench/examples/peers.rs; the peers run scipy's Nelder-Mead over the same
 # objective (homodyne_rs.Objective, every angle), as a v1 user would.
 FIT_TRUTH = np.array([1e4, 0.5, 50.0, 5e-5, 0.5, 1e-5, 5.0])
 FIT_BOUNDS = [(1.0, 1e6), (-2.0, 2.0), (-1e4, 1e4), (1e-6, 1.0), (-2.0, 2.0), (-0.01, 0.01), (-10.0, 10.0)]

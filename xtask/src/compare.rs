@@ -146,7 +146,7 @@ fn build_worker(root: &Path) -> Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = Command::new(cargo)
         .current_dir(root)
-        .args(["build", "--release", "--package", "homodyne", "--example", "peers"])
+        .args(["build", "--release", "--package", "homodyne-bench", "--example", "peers"])
         .status()
         .context("running cargo build")?;
     if !status.success() {

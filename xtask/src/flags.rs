@@ -23,7 +23,7 @@ commands:
       --budget SECONDS  time for running undecided benchmarks again (default 300; 600 when CI is set)
       --noise PERCENT   the noise threshold: smaller changes are never flagged (default 5)
       --instructions    also count instructions under Valgrind's Callgrind (the suite in
-                        crates/homodyne/benches/instructions.rs; a change beyond 1% decides),
+                        crates/homodyne-bench/benches/instructions.rs; a change beyond 1% decides),
                         reported beside the wall-time verdicts
   baseline-update   run the benches and write baselines/<HEAD commit>.toml; an existing file of
                     that commit is merged into (rows measured again are replaced unless the stored

@@ -1,4 +1,4 @@
-//! The instruction lens: the suite of `crates/homodyne/benches/instructions.rs`
+//! The instruction lens: the suite of `crates/homodyne-bench/benches/instructions.rs`
 //! run once per benchmark under Valgrind's Callgrind, counting only the
 //! measured call (`--toggle-collect`). Counts are exact: the same build on
 //! the same input gives the same number on every run, whatever else the

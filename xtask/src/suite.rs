@@ -23,7 +23,7 @@ pub(crate) fn thresholds() -> Thresholds {
 }
 
 /// The bench target that is not a divan suite: the instruction-count suite
-/// (`crates/homodyne/benches/instructions.rs`), run under Callgrind by
+/// (`crates/homodyne-bench/benches/instructions.rs`), run under Callgrind by
 /// [`crate::instructions`], never by the wall-time plan.
 pub(crate) const INSTRUCTION_SUITE: &str = "instructions";
 

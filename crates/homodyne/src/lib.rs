@@ -10,7 +10,7 @@
 //! | [`kernels`] | `homodyne-kernels` | correlation, chi-squared, and the homodyne model's fused objective with its derivatives |
 //! | [`fit`] | `homodyne-fit` | bounded least-squares fits of the model with uncertainties |
 //! | [`cache`] | `homodyne-cache` | a memory-bounded, compressing cache for large arrays |
-//! | [`perf`] | `homodyne-perf` | benchmark baselines keyed to git, regression verdicts |
+//! | `perf` (feature `perf`) | `homodyne-perf` | benchmark baselines keyed to git, regression verdicts |
 //!
 //! # Example
 //!
@@ -30,17 +30,22 @@
 //!
 //! # Crate features
 //!
-//! None yet; each re-exported crate documents its own.
+//! One per module: `angles`, `kernels`, `cache` and `fit` (with `kernels`)
+//! are on by default; `perf` (benchmark baselines and regression
+//! statistics: git through gix, toml, sysinfo) is off. A user who only
+//! filters angles depends on `homodyne` with `default-features = false,
+//! features = ["angles"]` and compiles nothing else. The example above
+//! needs `angles` and `kernels`.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "angles")]
 pub use homodyne_angles as angles;
+#[cfg(feature = "cache")]
 pub use homodyne_cache as cache;
+#[cfg(feature = "fit")]
 pub use homodyne_fit as fit;
+#[cfg(feature = "kernels")]
 pub use homodyne_kernels as kernels;
+#[cfg(feature = "perf")]
 pub use homodyne_perf as perf;
-
-/// The README's examples, compiled and run as doctests so that they stay true.
-#[doc = include_str!("../../../README.md")]
-#[cfg(doctest)]
-pub struct ReadmeDoctests;

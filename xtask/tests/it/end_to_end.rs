@@ -52,7 +52,7 @@ fn steady(bencher: Bencher<'_, '_>) {
 ";
 
 /// The probe's instruction suite: the protocol of
-/// `crates/homodyne/benches/instructions.rs` (`--list`, `run NAME`, the
+/// `crates/homodyne-bench/benches/instructions.rs` (`--list`, `run NAME`, the
 /// counted function `instructions::measured`).
 const INSTRUCTIONS: &str = r##"use std::hint::black_box;
 

@@ -6,3 +6,4 @@ mod divan;
 
 mod end_to_end;
 mod golden;
+mod tidy;
