@@ -14,8 +14,10 @@ mod compare;
 mod divan;
 mod flags;
 mod format;
+mod gate;
 mod history;
 mod instructions;
+mod options;
 mod regression;
 mod suite;
 

@@ -122,3 +122,13 @@ impl fmt::Display for KernelError {
 }
 
 impl std::error::Error for KernelError {}
+
+/// The one shape check of the crate: `Ok` when `left == right`, else
+/// [`KernelError::LengthMismatch`] with both (lengths are shapes of one axis).
+pub(crate) fn same_shape(what: &'static str, left: &[usize], right: &[usize]) -> Result<(), KernelError> {
+    if left == right {
+        Ok(())
+    } else {
+        Err(KernelError::LengthMismatch { what, left: left.to_vec(), right: right.to_vec() })
+    }
+}

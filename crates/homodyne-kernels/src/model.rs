@@ -9,6 +9,7 @@ use std::f64::consts::PI;
 use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayViewMut1, ArrayViewMut2, ArrayViewMut3, Axis, Zip};
 
 use crate::KernelError;
+use crate::error::same_shape;
 use crate::sum::{CompensatedLanes, DoubleDouble};
 
 /// Which sinc the shear term uses.
@@ -174,7 +175,7 @@ pub fn diffusion_coefficient_into(
     out: &mut [f64],
 ) -> Result<(), KernelError> {
     check_finite_parameters(&["D0", "alpha", "D_offset"], &[d0, alpha, d_offset])?;
-    check_lengths("time and out", time.len(), out.len())?;
+    same_shape("time and out", &[time.len()], &[out.len()])?;
     power_law_into(time, d0, alpha, d_offset, 1e-10, out);
     Ok(())
 }
@@ -196,13 +197,9 @@ pub fn shear_rate_into(
     out: &mut [f64],
 ) -> Result<(), KernelError> {
     check_finite_parameters(&["gamma0", "beta", "gamma_offset"], &[gamma0, beta, gamma_offset])?;
-    check_lengths("time and out", time.len(), out.len())?;
+    same_shape("time and out", &[time.len()], &[out.len()])?;
     power_law_into(time, gamma0, beta, gamma_offset, 0.0, out);
     Ok(())
-}
-
-fn check_lengths(what: &'static str, left: usize, right: usize) -> Result<(), KernelError> {
-    if left == right { Ok(()) } else { Err(KernelError::LengthMismatch { what, left: vec![left], right: vec![right] }) }
 }
 
 /// The cumulative sums `c_i = f_0 + ... + f_i`, summed left to right as numpy does.
@@ -247,13 +244,7 @@ where
 /// [`time_integral_matrix`] into the caller's `(N, N)` buffer.
 pub fn time_integral_matrix_into(rate: &[f64], mut out: ArrayViewMut2<'_, f64>) -> Result<(), KernelError> {
     let n = rate.len();
-    if out.shape() != [n, n] {
-        return Err(KernelError::LengthMismatch {
-            what: "rate and out",
-            left: vec![n, n],
-            right: out.shape().to_vec(),
-        });
-    }
+    same_shape("rate and out", &[n, n], out.shape())?;
     if let Some(index) = rate.iter().position(|value| !value.is_finite()) {
         return Err(KernelError::NonFinite { what: "rate", index: vec![index], value: rate[index] });
     }
@@ -358,13 +349,7 @@ pub fn c2_theory_into(
 ) -> Result<(), KernelError> {
     validate_model_inputs(params, phi_deg, config)?;
     let expected_shape = [phi_deg.len(), config.n_frames, config.n_frames];
-    if theory.shape() != expected_shape {
-        return Err(KernelError::LengthMismatch {
-            what: "out and (phi_deg, n_frames, n_frames)",
-            left: theory.shape().to_vec(),
-            right: expected_shape.to_vec(),
-        });
-    }
+    same_shape("out and (phi_deg, n_frames, n_frames)", theory.shape(), &expected_shape)?;
     if phi_deg.is_empty() {
         // Nothing to fill; the (N, N) intermediates below could be larger than the output.
         return Ok(());
@@ -427,20 +412,8 @@ fn scaling_sums(theory: &[f64], exp: &[f64]) -> [DoubleDouble; 4] {
 }
 
 fn check_batch_shapes(theory: ArrayView2<'_, f64>, exp: ArrayView2<'_, f64>, n_out: usize) -> Result<(), KernelError> {
-    if theory.shape() != exp.shape() {
-        return Err(KernelError::LengthMismatch {
-            what: "theory and exp",
-            left: theory.shape().to_vec(),
-            right: exp.shape().to_vec(),
-        });
-    }
-    if n_out != theory.nrows() {
-        return Err(KernelError::LengthMismatch {
-            what: "outputs and rows",
-            left: vec![n_out],
-            right: vec![theory.nrows()],
-        });
-    }
+    same_shape("theory and exp", theory.shape(), exp.shape())?;
+    same_shape("outputs and rows", &[n_out], &[theory.nrows()])?;
     for (what, matrix) in [("theory", theory), ("exp", exp)] {
         if let Some(((row, col), &value)) = matrix.indexed_iter().find(|(_, value)| !value.is_finite()) {
             return Err(KernelError::NonFinite { what, index: vec![row, col], value });
@@ -504,8 +477,8 @@ pub fn chi_squared_batch_scaled_into(
     mut out: ArrayViewMut1<'_, f64>,
 ) -> Result<(), KernelError> {
     check_batch_shapes(theory, exp, out.len())?;
-    check_lengths("contrast and rows", contrast.len(), theory.nrows())?;
-    check_lengths("offset and rows", offset.len(), theory.nrows())?;
+    same_shape("contrast and rows", &[contrast.len()], &[theory.nrows()])?;
+    same_shape("offset and rows", &[offset.len()], &[theory.nrows()])?;
     Zip::indexed(&mut out).and(theory.rows()).and(exp.rows()).par_for_each(|row_idx, value, theory_row, exp_row| {
         let mut lanes = CompensatedLanes::default();
         for (&t, &e) in theory_row.iter().zip(exp_row) {

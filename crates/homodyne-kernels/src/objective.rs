@@ -45,6 +45,7 @@ use ndarray::ArrayView3;
 use rayon::prelude::*;
 
 use crate::KernelError;
+use crate::error::same_shape;
 use crate::model::{
     ModelConfig, SincConvention, cumulative_sum_into, diffusion_coefficient_into, shear_cosine, shear_is_off,
     shear_rate_into, solve_scaling_from_sums, time_grid, validate_params,
@@ -273,13 +274,7 @@ impl<'a> ChiSquaredObjective<'a> {
         config.model.validate()?;
         let n_frames = config.model.n_frames;
         let expected_shape = [phi_deg.len(), n_frames, n_frames];
-        if c2_exp.shape() != expected_shape {
-            return Err(KernelError::LengthMismatch {
-                what: "c2_exp and (phi_deg, n_frames, n_frames)",
-                left: c2_exp.shape().to_vec(),
-                right: expected_shape.to_vec(),
-            });
-        }
+        same_shape("c2_exp and (phi_deg, n_frames, n_frames)", c2_exp.shape(), &expected_shape)?;
         if selected_angles.is_empty() {
             return Err(KernelError::TooFewPoints { what: "selected angles", needed: 1, got: 0 });
         }

@@ -4,6 +4,7 @@ use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut1, Axis, Zip};
 use rayon::prelude::*;
 
 use crate::KernelError;
+use crate::error::same_shape;
 use crate::simd::multiversion;
 use crate::simd::{Isa, LANES, mul_add};
 use crate::sum::{CompensatedLanes, DoubleDouble};
@@ -102,10 +103,6 @@ fn first_non_finite(values: &[f64]) -> Option<usize> {
     values.iter().position(|value| !value.is_finite())
 }
 
-fn check_same_length(what: &'static str, left: usize, right: usize) -> Result<(), KernelError> {
-    if left == right { Ok(()) } else { Err(KernelError::LengthMismatch { what, left: vec![left], right: vec![right] }) }
-}
-
 /// Pearson's correlation coefficient r of `x` and `y`.
 ///
 /// One pass over shifted data (the shift is the mean of the first 16 points),
@@ -128,7 +125,7 @@ pub(crate) fn fast_correlation_with(isa: Isa, x: &[f64], y: &[f64]) -> Result<f6
 }
 
 fn correlation(isa: Isa, x: &[f64], y: &[f64], may_rescale: bool) -> Result<f64, KernelError> {
-    check_same_length("x and y", x.len(), y.len())?;
+    same_shape("x and y", &[x.len()], &[y.len()])?;
     let n_points = x.len();
     if n_points < 2 {
         return Err(KernelError::TooFewPoints { what: "correlation", needed: 2, got: n_points });
@@ -272,7 +269,7 @@ fn standardized_rows(matrix: ArrayView2<'_, f64>, what: &'static str) -> Result<
 /// [`KernelError::NonFinite`] naming `[row, column]`, and
 /// [`KernelError::ZeroVariance`] naming the constant row (v1 silently returned 0).
 pub fn correlation_matrix(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Result<Array2<f64>, KernelError> {
-    check_same_length("row lengths of a and b", a.ncols(), b.ncols())?;
+    same_shape("row lengths of a and b", &[a.ncols()], &[b.ncols()])?;
     if a.ncols() < 2 {
         return Err(KernelError::TooFewPoints { what: "correlation", needed: 2, got: a.ncols() });
     }
@@ -371,7 +368,7 @@ pub fn fast_chi_squared(observed: &[f64], expected: &[f64]) -> Result<f64, Kerne
 }
 
 pub(crate) fn fast_chi_squared_with(isa: Isa, observed: &[f64], expected: &[f64]) -> Result<f64, KernelError> {
-    check_same_length("observed and expected", observed.len(), expected.len())?;
+    same_shape("observed and expected", &[observed.len()], &[expected.len()])?;
     if observed.is_empty() {
         return Err(KernelError::TooFewPoints { what: "chi-squared", needed: 1, got: 0 });
     }
@@ -433,8 +430,8 @@ pub fn chi_squared_weighted_with_dof(
     sigma: &[f64],
     dof: usize,
 ) -> Result<ChiSquared, KernelError> {
-    check_same_length("observed and expected", observed.len(), expected.len())?;
-    check_same_length("observed and sigma", observed.len(), sigma.len())?;
+    same_shape("observed and expected", &[observed.len()], &[expected.len()])?;
+    same_shape("observed and sigma", &[observed.len()], &[sigma.len()])?;
     if observed.is_empty() {
         return Err(KernelError::TooFewPoints { what: "chi-squared", needed: 1, got: 0 });
     }
@@ -459,14 +456,6 @@ pub fn chi_squared_weighted_with_dof(
     Ok(ChiSquared { chi2, dof, reduced: chi2 / dof as f64, p_value })
 }
 
-fn check_same_shape(what: &'static str, left: &[usize], right: &[usize]) -> Result<(), KernelError> {
-    if left == right {
-        Ok(())
-    } else {
-        Err(KernelError::LengthMismatch { what, left: left.to_vec(), right: right.to_vec() })
-    }
-}
-
 /// Pearson's chi-squared of each row: `out[i] = sum_j (o[i,j] - e[i,j])^2 / e[i,j]`,
 /// parallel over rows.
 ///
@@ -487,8 +476,8 @@ pub fn chi_squared_batch_into(
     expected: ArrayView2<'_, f64>,
     mut out: ArrayViewMut1<'_, f64>,
 ) -> Result<(), KernelError> {
-    check_same_shape("observed and expected", observed.shape(), expected.shape())?;
-    check_same_shape("out and the rows of observed", &[out.len()], &[observed.nrows()])?;
+    same_shape("observed and expected", observed.shape(), expected.shape())?;
+    same_shape("out and the rows of observed", &[out.len()], &[observed.nrows()])?;
     if observed.ncols() == 0 {
         return Err(KernelError::TooFewPoints { what: "chi-squared row", needed: 1, got: 0 });
     }

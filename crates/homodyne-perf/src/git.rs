@@ -68,12 +68,26 @@ pub fn resolve(repo_dir: &Path, revision: &str) -> Result<String, PerfError> {
 /// [`PerfError::Git`] if the history cannot be walked.
 pub fn nearest_baseline(repo_dir: &Path, baselines_dir: &Path) -> Result<Option<(String, PathBuf)>, PerfError> {
     let repo = open(repo_dir)?;
+    first_ancestor_with_baseline(&repo, baselines_dir, |_| true)
+}
+
+/// The first commit from HEAD back through its ancestors (HEAD first) that
+/// `wanted` accepts and that has a baseline file in `baselines_dir`: the
+/// one history walk of both ways of finding a base.
+fn first_ancestor_with_baseline(
+    repo: &gix::Repository,
+    baselines_dir: &Path,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<Option<(String, PathBuf)>, PerfError> {
     let head = repo.head_id().map_err(|error| git_error("read HEAD")(error.to_string()))?;
     let walk =
         repo.rev_walk([head.detach()]).all().map_err(|error| git_error("walk the history")(error.to_string()))?;
     for info in walk {
         let info = info.map_err(|error| git_error("walk the history")(error.to_string()))?;
         let commit = info.id.to_string();
+        if !wanted(&commit) {
+            continue;
+        }
         let path = Baseline::path_in(baselines_dir, &commit);
         if file_exists(&path)? {
             return Ok(Some((commit, path)));
@@ -138,20 +152,11 @@ pub fn newest_baseline_tag(
     if tagged.is_empty() {
         return Ok(None);
     }
-    let head = repo.head_id().map_err(|error| git_error("read HEAD")(error.to_string()))?;
-    let walk =
-        repo.rev_walk([head.detach()]).all().map_err(|error| git_error("walk the history")(error.to_string()))?;
-    for info in walk {
-        let info = info.map_err(|error| git_error("walk the history")(error.to_string()))?;
-        let commit = info.id.to_string();
-        if let Some(tag) = tagged.get(&commit) {
-            let path = Baseline::path_in(baselines_dir, &commit);
-            if file_exists(&path)? {
-                return Ok(Some((commit, tag.clone(), path)));
-            }
-        }
-    }
-    Ok(None)
+    let found = first_ancestor_with_baseline(&repo, baselines_dir, |commit| tagged.contains_key(commit))?;
+    Ok(found.map(|(commit, path)| {
+        let tag = tagged[&commit].clone();
+        (commit, tag, path)
+    }))
 }
 
 /// The baseline to compare HEAD with: the baseline file of `named` (a

@@ -74,6 +74,7 @@ use super::derivative_block::{
 };
 use super::{AngleFit, ChiSquaredObjective, Factors, ObjectiveValue, Scratch};
 use crate::KernelError;
+use crate::error::same_shape;
 use crate::model::{power_law_derivatives_into, shear_cosine, validate_params};
 
 /// The Gauss-Newton pieces of one selected angle at an evaluation: unweighted
@@ -132,13 +133,7 @@ impl ChiSquaredObjective<'_> {
     pub fn gradient_into(&self, at: &ObjectiveValue, out: &mut [f64]) -> Result<(), KernelError> {
         self.check_evaluation(at)?;
         let n_params = self.config.model.mode.n_params();
-        if out.len() != n_params {
-            return Err(KernelError::LengthMismatch {
-                what: "gradient and parameters",
-                left: vec![out.len()],
-                right: vec![n_params],
-            });
-        }
+        same_shape("gradient and parameters", &[out.len()], &[n_params])?;
         let dof = self.dof() as f64;
         let n_angles = self.angles.len() as f64;
         self.with_scratch(|scratch| {
@@ -230,13 +225,11 @@ impl ChiSquaredObjective<'_> {
             });
         }
         let n_values = rows.len() * n_frames;
-        if residuals.len() != n_values || jacobian.shape() != [n_values, n_params] {
-            return Err(KernelError::LengthMismatch {
-                what: "outputs and (rows * N, n_params)",
-                left: vec![residuals.len(), jacobian.nrows(), jacobian.ncols()],
-                right: vec![n_values, n_values, n_params],
-            });
-        }
+        same_shape(
+            "outputs and (rows * N, n_params)",
+            &[residuals.len(), jacobian.nrows(), jacobian.ncols()],
+            &[n_values, n_values, n_params],
+        )?;
         let angle = &self.angles[selected];
         let data = &self.c2_exp[angle.angle_idx * n_frames * n_frames..(angle.angle_idx + 1) * n_frames * n_frames];
         self.with_scratch(|scratch| {
