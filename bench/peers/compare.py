@@ -20,10 +20,9 @@ import sys
 import time
 from pathlib import Path
 
+import kernels_peers as kp
 import numpy as np
 from numba import njit
-
-import kernels_peers as kp
 
 RANGES = ((-10.0, 10.0), (170.0, 190.0))
 TOLERANCE = 1e-10
@@ -72,8 +71,8 @@ def angles_numba(angles):
 
 def cache_round_trip_factory(array):
     """An array into an LRU cache as lz4.frame bytes, and back out."""
-    from cachetools import LRUCache
     import lz4.frame
+    from cachetools import LRUCache
 
     cache = LRUCache(maxsize=500 * 2**20, getsizeof=len)
 
@@ -176,8 +175,9 @@ def prepare(workload, implementation, size, directory):
     if workload == "cache":
         return cache_round_trip_factory(load(directory, f"cache_{size}.npy"))
     if workload == "fit":
-        import homodyne_rs as hr
         from scipy.optimize import minimize
+
+        import homodyne_rs as hr
 
         c2, phi, mode, x0, _ = fit_inputs(directory, size)
         objective = hr.Objective(c2, phi, dt=0.1, q=0.0054, gap=2e6, mode=mode, filter_angles=False)

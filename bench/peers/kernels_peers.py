@@ -38,13 +38,13 @@ to 1e-10 relative.
 """
 
 import argparse
-from pathlib import Path
 import json
 import math
 import resource
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import numba
 import numpy as np

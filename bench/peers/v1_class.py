@@ -44,8 +44,10 @@ def main():
     value = call()  # numba compilation and caches happen here, outside the timing
     reference = directory / "out" / f"homodyne-rs_objective_{size}.npy"
     expected = float(np.load(reference).ravel()[0]) if reference.exists() else None
-    check = "no homodyne-rs result" if expected is None else (
-        "ok" if abs(value - expected) <= 1e-10 * abs(expected) else f"differs: {value!r} vs {expected!r}"
+    check = (
+        "no homodyne-rs result"
+        if expected is None
+        else ("ok" if abs(value - expected) <= 1e-10 * abs(expected) else f"differs: {value!r} vs {expected!r}")
     )
     times = []
     budget = time.perf_counter() + 20.0
@@ -56,13 +58,17 @@ def main():
     import resource
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({
-        "implementation": "v1 class (homodyne-analysis 1.0.1)",
-        "check": check,
-        "median_s": float(np.median(times)),
-        "min_s": float(np.min(times)),
-        "peak_rss_bytes": peak,
-    }))
+    print(
+        json.dumps(
+            {
+                "implementation": "v1 class (homodyne-analysis 1.0.1)",
+                "check": check,
+                "median_s": float(np.median(times)),
+                "min_s": float(np.min(times)),
+                "peak_rss_bytes": peak,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

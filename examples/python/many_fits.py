@@ -46,8 +46,15 @@ def fit(objective: hr.Objective, x0: np.ndarray) -> dict:
         return objective(params)
 
     started = time.perf_counter()
-    result = minimize(reduced, [fixed[0], fixed[2]], method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-12, "maxiter": 2000})
-    return {"D0": float(result.x[0]), "chi2": float(result.fun), "evaluations": int(result.nfev), "seconds": time.perf_counter() - started}
+    result = minimize(
+        reduced, [fixed[0], fixed[2]], method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-12, "maxiter": 2000}
+    )
+    return {
+        "D0": float(result.x[0]),
+        "chi2": float(result.fun),
+        "evaluations": int(result.nfev),
+        "seconds": time.perf_counter() - started,
+    }
 
 
 def main(argv: list[str]) -> int:
@@ -81,8 +88,10 @@ def main(argv: list[str]) -> int:
     for seed, ((truth, _), result) in enumerate(zip(data, results)):
         error = result["D0"] / truth[0] - 1
         failures += abs(error) > 0.05
-        print(f"data set {seed}: D0 {result['D0']:.1f} (true {truth[0]:.1f}, {error:+.2%}), "
-              f"{result['evaluations']} evaluations in {result['seconds']:.2f} s")
+        print(
+            f"data set {seed}: D0 {result['D0']:.1f} (true {truth[0]:.1f}, {error:+.2%}), "
+            f"{result['evaluations']} evaluations in {result['seconds']:.2f} s"
+        )
     print(f"{args.n} fits in {time.perf_counter() - started:.1f} s (cluster start included)")
     return 1 if failures else 0
 

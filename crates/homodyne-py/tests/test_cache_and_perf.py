@@ -165,9 +165,46 @@ def test_version_stub_and_marker_ship():
     assert hr.__version__.count(".") == 2
     files = importlib.resources.files("homodyne_rs")
     assert files.joinpath("py.typed").is_file()
-    assert files.joinpath("__init__.pyi").is_file()
+    assert files.joinpath("_homodyne_rs.pyi").is_file()
     for name in hr.__all__:
-        assert getattr(hr, name).__doc__ or name == "__version__", name
+        assert getattr(hr, name).__doc__ or name in {"__version__", "PARAMETER_NAMES"}, name
+    # The stub declares every name the extension module has.
+    stub = files.joinpath("_homodyne_rs.pyi").read_text()
+    for name in dir(hr._homodyne_rs):
+        if not name.startswith("_"):
+            assert f"class {name}" in stub or f"def {name}(" in stub, name
+
+
+def test_the_package_modules_import_each_other_without_a_loop():
+    """Each module's imports of the package's own modules (at any depth of
+    its code) form no cycle: __init__ -> v1 -> _objective -> _v1_config."""
+    import ast
+    from pathlib import Path
+
+    package = Path(hr.__file__).parent
+    graph = {}
+    for path in package.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        targets = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                if node.module:
+                    targets.add(node.module.split(".")[0])
+                else:
+                    # `from . import v1` names a module; `from . import Objective`
+                    # names the package itself (its __init__).
+                    modules = {p.stem for p in package.glob("*.py")} | {"_homodyne_rs"}
+                    targets.update(alias.name if alias.name in modules else "__init__" for alias in node.names)
+        graph[path.stem] = targets - {"_homodyne_rs"}
+
+    def reaches(start, goal, seen=()):
+        return any(
+            step == goal or (step not in seen and reaches(step, goal, (*seen, step))) for step in graph.get(start, ())
+        )
+
+    assert graph["v1"] >= {"_objective", "_v1_config"}
+    for module in graph:
+        assert not reaches(module, module), f"{module} imports itself through {graph}"
 
 
 def test_two_processes_saving_baselines_at_once_lose_no_row(tmp_path):

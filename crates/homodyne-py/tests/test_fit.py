@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import decode, v1_config
 from scipy.optimize import Bounds, minimize
 
 import homodyne_rs as hr
-from conftest import decode, v1_config
 
 KWARGS = dict(dt=0.1, q=0.0054, gap=2e6)
 TRUTH = np.array([1e4, 0.5, 50.0, 5e-5, 0.5, 1e-5, 5.0])

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import homodyne_rs as hr
 
@@ -205,10 +207,6 @@ def test_every_exported_entry_point_runs_inside_the_panic_guard():
                 unguarded.append(f"{path.name}: {match.group(3)}")
     assert checked > 60, checked
     assert not unguarded, unguarded
-
-
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 
 @st.composite

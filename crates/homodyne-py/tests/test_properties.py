@@ -102,7 +102,9 @@ def test_batch_chi_squared_and_scaling_match_numpy(shape, seed):
         assert contrast[row] == pytest.approx(c, rel=1e-8, abs=1e-9)
         assert offset[row] == pytest.approx(o, rel=1e-8, abs=1e-9)
     chi2 = hr.chi_squared_batch(theory, exp, contrast, offset)
-    np.testing.assert_allclose(chi2, ((exp - (contrast[:, None] * theory + offset[:, None])) ** 2).sum(axis=1), rtol=1e-9)
+    np.testing.assert_allclose(
+        chi2, ((exp - (contrast[:, None] * theory + offset[:, None])) ** 2).sum(axis=1), rtol=1e-9
+    )
 
 
 def test_model_matches_a_numpy_reference():

@@ -66,8 +66,10 @@ def test_a_python_thread_runs_while_the_objective_evaluates_or_fits(mode):
     )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     share = result["concurrent"] / result["solo"]
-    print(f"counting loop: {share:.0%} of its solo speed while the objective ran {result['calls']} calls "
-          f"of {1e3 * result['one_call_s']:.1f} ms each: {result}")
+    print(
+        f"counting loop: {share:.0%} of its solo speed while the objective ran {result['calls']} calls "
+        f"of {1e3 * result['one_call_s']:.1f} ms each: {result}"
+    )
     # Held GIL: the counter would run only between calls, about 5 ms (the
     # switch interval) per call of ~15 ms, so at most a third of its speed.
     assert result["calls"] >= (5 if mode == "evaluate" else 1), result

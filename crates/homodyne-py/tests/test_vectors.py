@@ -6,11 +6,10 @@ import math
 
 import numpy as np
 import pytest
+from conftest import decode, v1_config
 
 import homodyne_rs as hr
 from homodyne_rs import v1
-
-from conftest import decode, v1_config
 
 DEFAULT = [(-10.0, 10.0), (170.0, 190.0)]
 
@@ -130,7 +129,10 @@ def test_nan_in_an_unselected_angle_is_ignored_and_in_a_selected_one_named(objec
 def test_v1_settings_read_the_keys_v1_reads(objective_vectors):
     case = objective_vectors["cases"][1]
     config = v1_config(case)
-    config["optimization_config"]["angle_filtering"]["target_ranges"] = [{"min_angle": 80.0}, {"max_angle": 5.0, "min_angle": -5.0}]
+    config["optimization_config"]["angle_filtering"]["target_ranges"] = [
+        {"min_angle": 80.0},
+        {"max_angle": 5.0, "min_angle": -5.0},
+    ]
     with pytest.warns(UserWarning, match="min_angle and max_angle"):
         settings = v1.objective_settings(config)
     assert settings["angle_ranges"] == [(-5.0, 5.0)]
@@ -143,7 +145,9 @@ def test_v1_settings_read_the_keys_v1_reads(objective_vectors):
     with pytest.raises(ValueError, match="temporal.dt"):
         v1.objective_settings(config)
     wrong_frames = v1_config(case)
-    wrong_frames["analyzer_parameters"]["temporal"] = dict(wrong_frames["analyzer_parameters"]["temporal"], end_frame=10)
+    wrong_frames["analyzer_parameters"]["temporal"] = dict(
+        wrong_frames["analyzer_parameters"]["temporal"], end_frame=10
+    )
     with pytest.raises(ValueError, match="frames"):
         hr.Objective.from_v1_config(wrong_frames, decode(case["c2_exp"]), case["phi_deg"])
 

@@ -1,4 +1,5 @@
-"""Type stubs of homodyne_rs (the extension module _homodyne_rs and the v1 drop-in)."""
+"""Type stubs of the extension module homodyne_rs._homodyne_rs (PyO3); the
+pure-Python modules of the package carry their own annotations."""
 
 import os
 from pathlib import Path
@@ -6,8 +7,6 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import numpy.typing as npt
-
-from . import v1 as v1
 
 __version__: str
 
@@ -20,8 +19,6 @@ class PerfError(Exception): ...
 
 class NotIdentifiableError(ValueError):
     parameters: List[str]
-
-PARAMETER_NAMES: Tuple[str, ...]
 
 class FitResult:
     params: npt.NDArray[np.float64]
@@ -49,36 +46,6 @@ class FitResult:
     message: str
     termination: str
     starts: List[Dict[str, Any]]
-
-Bounds = Any
-Fixed = Any
-
-def fit(
-    c2_exp: ArrayLike,
-    phi: ArrayLike,
-    *,
-    dt: float,
-    q: float,
-    gap: float,
-    x0: ArrayLike,
-    mode: str = "laminar_flow",
-    bounds: Bounds = None,
-    fixed: Fixed = None,
-    multistart: int = 0,
-    seed: int = 0,
-    angle_ranges: Optional[Ranges] = None,
-    filter_angles: bool = False,
-    fallback: bool = True,
-    sinc: str = "normalized",
-    sigma_factor: float = 0.1,
-    minimum_sigma: float = 1e-10,
-    max_iterations: int = 200,
-    ftol: float = 1e-10,
-    xtol: float = 1e-10,
-    gtol: float = 1e-10,
-) -> FitResult: ...
-def normalize_bounds(bounds: Bounds, names: Sequence[str]) -> Optional[List[Tuple[float, float]]]: ...
-def normalize_fixed(fixed: Fixed, names: Sequence[str]) -> Optional[List[bool]]: ...
 
 def filter_angles(
     phi: ArrayLike, ranges: Ranges, *, fallback: bool = True, wrap: bool = False
@@ -139,8 +106,8 @@ class Objective:
         self,
         x0: ArrayLike,
         *,
-        bounds: Bounds = None,
-        fixed: Fixed = None,
+        bounds: Optional[List[Tuple[float, float]]] = None,
+        fixed: Optional[List[bool]] = None,
         multistart: int = 0,
         seed: int = 0,
         max_iterations: int = 200,
@@ -156,10 +123,6 @@ class Objective:
     def c2_exp(self) -> npt.NDArray[np.float64]: ...
     @property
     def settings(self) -> Dict[str, Any]: ...
-    @classmethod
-    def from_v1_config(
-        cls, config: Union[str, "os.PathLike[str]", Mapping[str, Any]], c2_exp: ArrayLike, phi: ArrayLike
-    ) -> "Objective": ...
 
 class MemoryEfficientCache:
     def __init__(
