@@ -22,6 +22,8 @@ commands:
       --self-check      A/A: compare the build (or the base) with itself
       --budget SECONDS  time for running undecided benchmarks again (default 300; 600 when CI is set)
       --noise PERCENT   the noise threshold: smaller changes are never flagged (default 5)
+      --serve [ADDR]    follow the run in a browser: serves the dashboard with the run's events live
+                        (default 127.0.0.1 on a free port, printed at start; stops when the run ends)
       --instructions    also count instructions under Valgrind's Callgrind (the suite in
                         crates/homodyne-bench/benches/instructions.rs; a change beyond 1% decides),
                         reported beside the wall-time verdicts
@@ -36,6 +38,12 @@ commands:
       --runs, --filter, --bench, --quick, --instructions as above
   report            Markdown history of the baselines with SVG charts
       --last N          the last N baselines (default 10)
+  dashboard         the history of every baseline as one self-contained HTML page (no network):
+                    wall time and instruction counts per benchmark across commits in git order,
+                    verdicts, change points, read limits, machines; filters and tables
+      --out DIR         where to write index.html (default target/perf/dashboard)
+      --run             add the last `regression` run (target/perf/run.json) after the baselines
+      --last N          the last N baselines (default all)
   compare           homodyne-rs side by side with numpy, numba and the v1 pipeline
                     (a venv in target/peers/; writes target/perf/compare.md)
       --quick           the smallest size of each workload
@@ -72,6 +80,21 @@ impl Args {
             bail!("{name} needs a value");
         }
         Ok(Some(self.rest.remove(index)))
+    }
+
+    /// `--name`, `--name VALUE` or `--name=VALUE`: `None` if absent, an
+    /// empty value when given without one (the next argument is another option).
+    pub(crate) fn optional_value(&mut self, name: &str) -> Option<String> {
+        let prefix = format!("{name}=");
+        if let Some(index) = self.rest.iter().position(|argument| argument.starts_with(&prefix)) {
+            return Some(self.rest.remove(index)[prefix.len()..].to_owned());
+        }
+        let index = self.rest.iter().position(|argument| argument == name)?;
+        self.rest.remove(index);
+        if index < self.rest.len() && !self.rest[index].starts_with("--") {
+            return Some(self.rest.remove(index));
+        }
+        Some(String::new())
     }
 
     /// Fails on anything not taken.

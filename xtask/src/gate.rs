@@ -10,9 +10,11 @@ use anyhow::{Result, bail};
 use homodyne_perf::git::GitState;
 use homodyne_perf::{Baseline, BenchmarkRecord, Comparison, Outcome, Severity, Verdict, compare_baselines};
 
+use crate::dashboard::Run;
 use crate::instructions;
+use crate::live::Live;
 use crate::options::{Layout, RunOptions, make_baseline, publish, results_markdown};
-use crate::suite::{self, BenchBinary, Plan, Samples, Selection};
+use crate::suite::{self, BenchBinary, Plan, Samples, Selection, Unobserved};
 
 /// Exit code: the command ran and found no regression.
 pub(crate) const EXIT_OK: u8 = 0;
@@ -56,6 +58,7 @@ pub(crate) fn gate(
     head_state: &GitState,
     self_check: bool,
     lens: Option<Lens>,
+    live: Option<Live>,
 ) -> Result<u8> {
     let mut groups: Vec<&[BenchBinary]> = Vec::new();
     if let Some(base) = base_binaries {
@@ -70,13 +73,19 @@ pub(crate) fn gate(
         samples: vec![Samples::new(); groups.len()],
         head_counts: lens.as_ref().map(|lens| instructions::records(&lens.head)).unwrap_or_default(),
         base_counts: lens.as_ref().and_then(|lens| lens.base.as_deref()).map(instructions::records).unwrap_or_default(),
+        live,
     };
-    suite::run_plan(&suite::whole(&groups, &options.selection()), options.runs, None, &mut sides.samples)?;
+    if let Some(live) = &mut sides.live {
+        live.counts(&sides.head_counts, &sides.base_counts);
+    }
+    let plan = suite::whole(&groups, &options.selection());
+    run_observed(&plan, options.runs, None, &mut sides.samples, &mut sides.live)?;
     if sides.head_samples().is_empty() {
         bail!("no benchmark ran (does --filter match anything?)");
     }
     let head = sides.head();
     head.save(&layout.out_dir.join("runs"))?;
+    let measured = stored.is_none();
     let Some(base) = stored.or_else(|| sides.measured_base(&head)) else {
         let mut markdown = results_markdown(&head);
         if let Some(limits) = homodyne_perf::limits_markdown(None, &head) {
@@ -90,6 +99,7 @@ pub(crate) fn gate(
         );
         println!("{markdown}");
         publish(layout, &markdown, None)?;
+        sides.conclude(layout, &head, None, None, &[], "The run ended: no baseline to compare with.")?;
         return Ok(EXIT_OK);
     };
     let started = Instant::now();
@@ -143,22 +153,46 @@ pub(crate) fn gate(
     }
     println!("{markdown}");
     publish(layout, &markdown, Some(&comparison.to_json()))?;
+    let (code, message) = exit_code(&comparison, options.quick, &regressed, &drifting);
+    let base_side = if measured { sides.measured_base(&head) } else { None };
+    let ended = format!("The run ended after {looks} look(s): {message}.");
+    sides.conclude(layout, &head, base_side.as_ref(), Some(&base.commit), &comparison.verdicts, &ended)?;
+    let Some(code) = code else { bail!("{message}") };
+    if code == EXIT_REGRESSION || code == EXIT_INCONCLUSIVE {
+        eprintln!("{message}");
+    }
+    Ok(code)
+}
+
+/// Runs `plan` into `samples`, followed by the live dashboard if there is one.
+fn run_observed(
+    plan: &Plan<'_>,
+    runs: usize,
+    deadline: Option<Instant>,
+    samples: &mut [Samples],
+    live: &mut Option<Live>,
+) -> Result<usize> {
+    match live {
+        Some(live) => suite::run_plan(plan, runs, deadline, samples, live),
+        None => suite::run_plan(plan, runs, deadline, samples, &mut Unobserved),
+    }
+}
+
+/// The exit code (`None`: an error) and what it means, in a sentence.
+fn exit_code(comparison: &Comparison, quick: bool, regressed: &[&str], drifting: &[String]) -> (Option<u8>, String) {
     if !drifting.is_empty() {
-        bail!("instruction counts differ between two runs of the same build: {}", drifting.join(", "));
+        (None, format!("instruction counts differ between two runs of the same build: {}", drifting.join(", ")))
+    } else if quick {
+        (Some(EXIT_OK), "quick mode: this run reports, it does not gate".to_owned())
+    } else if let Some(reason) = comparison.inconclusive() {
+        (Some(EXIT_INCONCLUSIVE), format!("inconclusive: {reason}"))
+    } else if regressed.is_empty() {
+        (Some(EXIT_OK), "no regression".to_owned())
+    } else {
+        let fails = comparison.has_regression(Severity::Fail);
+        let beyond = if fails { " (beyond the fail threshold)" } else { "" };
+        (Some(EXIT_REGRESSION), format!("regression{beyond}: {}", regressed.join(", ")))
     }
-    if options.quick {
-        return Ok(EXIT_OK);
-    }
-    if let Some(reason) = comparison.inconclusive() {
-        eprintln!("inconclusive: {reason}");
-        return Ok(EXIT_INCONCLUSIVE);
-    }
-    if regressed.is_empty() {
-        return Ok(EXIT_OK);
-    }
-    let fails = comparison.has_regression(Severity::Fail);
-    eprintln!("regression{}: {}", if fails { " (beyond the fail threshold)" } else { "" }, regressed.join(", "));
-    Ok(EXIT_REGRESSION)
 }
 
 /// The samples of the sides being compared (the base first when it is
@@ -171,6 +205,8 @@ pub(crate) struct Sides<'a> {
     /// Instruction counts (`--instructions`), as baseline rows.
     pub(crate) head_counts: BTreeMap<String, BenchmarkRecord>,
     pub(crate) base_counts: BTreeMap<String, BenchmarkRecord>,
+    /// The live dashboard (`--serve`).
+    pub(crate) live: Option<Live>,
 }
 
 impl Sides<'_> {
@@ -188,6 +224,30 @@ impl Sides<'_> {
         );
         head.benchmarks.extend(self.head_counts.clone());
         head
+    }
+
+    /// Stores the run for `cargo xtask dashboard --run` and ends the live
+    /// dashboard with the same sides and verdicts.
+    fn conclude(
+        &mut self,
+        layout: &Layout,
+        head: &Baseline,
+        measured_base: Option<&Baseline>,
+        base_commit: Option<&str>,
+        verdicts: &[Verdict],
+        message: &str,
+    ) -> Result<()> {
+        let run = Run {
+            base: measured_base.cloned(),
+            head: head.clone(),
+            base_commit: base_commit.map(str::to_owned),
+            verdicts: verdicts.to_vec(),
+        };
+        run.save(&layout.out_dir)?;
+        if let Some(live) = self.live.take() {
+            live.finish(head, measured_base, verdicts, message);
+        }
+        Ok(())
     }
 
     /// The base measured now, restricted to what the head ran when the run is partial.
@@ -234,6 +294,9 @@ pub(crate) fn decide(
             subset
         };
         let comparison = compare_baselines(Some(&pending(&base)), &pending(&sides.head()), &thresholds);
+        if let Some(live) = &mut sides.live {
+            live.verdicts(&comparison.verdicts);
+        }
         for verdict in &comparison.verdicts {
             if !verdict.canary && verdict.outcome != Outcome::Undecided {
                 decided.insert(verdict.name.clone(), verdict.clone());
@@ -295,7 +358,7 @@ pub(crate) fn rerun_undecided(
         deadline.saturating_duration_since(Instant::now()).as_secs()
     );
     let mut more = vec![Samples::new(); plan.len()];
-    let made = suite::run_plan(&plan, sides.options.runs, Some(deadline), &mut more)?;
+    let made = run_observed(&plan, sides.options.runs, Some(deadline), &mut more, &mut sides.live)?;
     for (index, group_samples) in more.into_iter().enumerate() {
         for (name, values) in group_samples {
             sides.samples[index].entry(name).or_default().extend(values);

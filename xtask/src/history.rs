@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use homodyne_perf::{Baseline, Outcome, compare_baselines};
@@ -33,6 +33,37 @@ pub(crate) fn load_all(dir: &Path) -> Result<Vec<Baseline>> {
     }
     baselines.sort_by(|a, b| a.timestamp.cmp(&b.timestamp).then_with(|| a.commit.cmp(&b.commit)));
     Ok(baselines)
+}
+
+/// The baselines in git order: HEAD's ancestors oldest first (as `git
+/// log` walks them, reversed), then baselines of commits outside HEAD's
+/// history by timestamp, flagged `false`. Outside a git repository, or if
+/// the history cannot be read, all by timestamp, and the sentence that
+/// describes the order says why.
+pub(crate) fn in_git_order(root: &Path, mut baselines: Vec<Baseline>) -> (Vec<(Baseline, bool)>, String) {
+    let commits: Vec<&str> = baselines.iter().map(|baseline| baseline.commit.as_str()).collect();
+    let positions = match homodyne_perf::git::history_positions(root, &commits) {
+        Ok(positions) => positions,
+        Err(error) => {
+            let order = format!("by timestamp: the git history could not be read ({error})");
+            return (baselines.into_iter().map(|baseline| (baseline, true)).collect(), order);
+        }
+    };
+    let mut keyed: Vec<(Option<usize>, Baseline)> = positions.into_iter().zip(baselines.drain(..)).collect();
+    // Ancestors: larger positions are older. Then the rest, as loaded (by timestamp).
+    keyed.sort_by(|(a, _), (b, _)| match (a, b) {
+        (Some(a), Some(b)) => b.cmp(a),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
+    let outside = keyed.iter().filter(|(position, _)| position.is_none()).count();
+    let order = if outside == 0 {
+        "git order (HEAD's history, oldest first)".to_owned()
+    } else {
+        format!("git order (HEAD's history, oldest first), then {outside} baseline(s) outside it by timestamp")
+    };
+    (keyed.into_iter().map(|(position, baseline)| (baseline, position.is_some())).collect(), order)
 }
 
 /// One step of a benchmark's history.
@@ -240,9 +271,7 @@ pub(crate) fn markdown(baselines: &[Baseline], histories: &[(String, Vec<Point>)
 
 /// `cargo xtask report`.
 pub(crate) fn report(mut args: Args) -> Result<u8> {
-    let root = crate::flags::workspace_root();
-    let baselines_dir = args.value("--baselines-dir")?.map_or_else(|| root.join("baselines"), PathBuf::from);
-    let out_dir = args.value("--out-dir")?.map_or_else(|| root.join("target").join("perf"), PathBuf::from);
+    let crate::options::Layout { root, baselines_dir, out_dir } = crate::options::Layout::from_args(&mut args)?;
     let last = match args.value("--last")? {
         Some(text) => text
             .parse::<usize>()
@@ -253,7 +282,8 @@ pub(crate) fn report(mut args: Args) -> Result<u8> {
     };
     args.finish()?;
 
-    let mut baselines = load_all(&baselines_dir)?;
+    let (ordered, order) = in_git_order(&root, load_all(&baselines_dir)?);
+    let mut baselines: Vec<Baseline> = ordered.into_iter().map(|(baseline, _)| baseline).collect();
     if baselines.is_empty() {
         println!("No baselines in {}: record one with `cargo xtask baseline-update`.", baselines_dir.display());
         return Ok(0);
@@ -267,6 +297,7 @@ pub(crate) fn report(mut args: Args) -> Result<u8> {
         crate::format::write_text(&charts_dir.join(chart_file(name)), &svg_chart(name, points))?;
     }
     let text = markdown(&baselines, &histories, "history");
+    let text = format!("{text}\nBaselines in {order}.\n");
     let path = out_dir.join("history.md");
     crate::format::write_text(&path, &text)?;
     println!("{text}");

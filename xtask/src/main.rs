@@ -5,18 +5,22 @@
 //!   (no regression), 3 (regression) or 1 (error).
 //! - `baseline-update`: run the suite and store the result as HEAD's baseline.
 //! - `report`: the history of the stored baselines, with charts.
+//! - `dashboard`: that history as one self-contained HTML page; with
+//!   `regression --serve`, the same page follows a run live.
 //! - `compare`: homodyne-rs side by side with numpy, numba and the v1
 //!   pipeline, on identical inputs, with peak memory.
 //! - `calibrate`: measure where the angle-filter strategies cross over on this
 //!   machine and print the thresholds to use in `AngleFilterConfig`.
 
 mod compare;
+mod dashboard;
 mod divan;
 mod flags;
 mod format;
 mod gate;
 mod history;
 mod instructions;
+mod live;
 mod options;
 mod regression;
 mod suite;
@@ -49,6 +53,7 @@ fn run(mut arguments: Vec<String>) -> Result<u8> {
         "regression" => regression::regression(args),
         "baseline-update" => regression::baseline_update(args),
         "report" => history::report(args),
+        "dashboard" => dashboard::dashboard(args),
         "compare" => compare::compare(args),
         "calibrate" => {
             args.finish()?;

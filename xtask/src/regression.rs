@@ -10,12 +10,14 @@ use anyhow::{Context, Result, bail};
 use homodyne_perf::git;
 use homodyne_perf::{Baseline, file_exists};
 
+use crate::dashboard;
 use crate::flags::Args;
 use crate::format::short_id;
 use crate::gate::{EXIT_OK, Lens, gate};
 use crate::instructions;
+use crate::live::{self, Live};
 use crate::options::{Layout, RunOptions, base_worktree, is_ci, make_baseline, results_markdown, stored_base};
-use crate::suite::{self, Samples};
+use crate::suite::{self, Samples, Unobserved};
 
 /// `cargo xtask regression`.
 pub(crate) fn regression(mut args: Args) -> Result<u8> {
@@ -29,6 +31,7 @@ pub(crate) fn regression(mut args: Args) -> Result<u8> {
         })?),
         None => Duration::from_secs(if is_ci() { 600 } else { 300 }),
     };
+    let serve = args.optional_value("--serve");
     let options = RunOptions::from_args(&mut args, quick)?;
     args.finish()?;
 
@@ -37,6 +40,21 @@ pub(crate) fn regression(mut args: Args) -> Result<u8> {
     if options.instructions {
         instructions::require_valgrind()?;
     }
+    let base_commit = base_ref.as_deref().map(|base_ref| git::resolve(&layout.root, base_ref)).transpose()?;
+    let stored = if base_ref.is_none() && !self_check { stored_base(&layout)? } else { None };
+    let live = match serve {
+        Some(address) => {
+            let address = live::address(Some(&address))?;
+            let history = dashboard::history_model(&layout, None)?;
+            let head = make_baseline(&head_state.commit, Some(&head_state), &options, "regression", &Samples::new());
+            let measured = base_commit.clone().or_else(|| self_check.then(|| head_state.commit.clone()));
+            let base =
+                measured.as_deref().map(|commit| make_baseline(commit, None, &options, "regression", &Samples::new()));
+            let compared = measured.or_else(|| stored.as_ref().map(|stored| stored.commit.clone()));
+            Some(Live::start(address, history, head, base, compared)?)
+        }
+        None => None,
+    };
     eprintln!("building the benches…");
     let bins = layout.out_dir.join("bins");
     let head_binaries = suite::build(&layout.root, None, options.bench.as_deref(), &bins.join("head"))?;
@@ -47,7 +65,7 @@ pub(crate) fn regression(mut args: Args) -> Result<u8> {
     let mut base_suite = None;
     let (base_binaries, head_binaries, base_commit, stored) = match (&base_ref, self_check) {
         (Some(base_ref), _) => {
-            let commit = git::resolve(&layout.root, base_ref)?;
+            let commit = base_commit.clone().unwrap_or_default();
             let worktree = base_worktree(&layout, &commit)?;
             eprintln!("building the benches of the base {base_ref} ({})…", short_id(&commit, 12));
             // The shared target directory reuses every dependency already built.
@@ -66,7 +84,7 @@ pub(crate) fn regression(mut args: Args) -> Result<u8> {
             base_suite.clone_from(&head_suite);
             (Some(head_binaries.clone()), head_binaries, Some(head_state.commit.clone()), None)
         }
-        (None, false) => (None, head_binaries, None, stored_base(&layout)?),
+        (None, false) => (None, head_binaries, None, stored),
     };
     // The instruction lens: exact counts, one Callgrind run per benchmark and side.
     let lens = match &head_suite {
@@ -94,6 +112,7 @@ pub(crate) fn regression(mut args: Args) -> Result<u8> {
         &head_state,
         self_check,
         lens,
+        live,
     )
 }
 
@@ -148,7 +167,13 @@ pub(crate) fn baseline_update(mut args: Args) -> Result<u8> {
         Vec::new()
     };
     let mut samples = vec![Samples::new()];
-    suite::run_plan(&suite::whole(&[&binaries], &options.selection()), options.runs, None, &mut samples)?;
+    suite::run_plan(
+        &suite::whole(&[&binaries], &options.selection()),
+        options.runs,
+        None,
+        &mut samples,
+        &mut Unobserved,
+    )?;
     if samples[0].is_empty() {
         bail!("no benchmark ran (does --filter match anything?)");
     }

@@ -129,6 +129,23 @@ pub(crate) fn whole<'a>(groups: &[&'a [BenchBinary]], selection: &Selection) -> 
     groups.iter().map(|group| group.iter().map(|binary| (binary, selection.clone())).collect()).collect()
 }
 
+/// Who follows a run as it goes (the live dashboard); the terminal's
+/// progress line is printed by [`run_plan`] itself.
+pub(crate) trait Observer {
+    /// `done` of `total` process runs made; what runs now.
+    fn progress(&mut self, done: usize, total: usize, message: &str);
+    /// The rows of one process run of group `group` (of `groups`).
+    fn rows(&mut self, group: usize, groups: usize, rows: &[divan::Row]);
+}
+
+/// Nobody follows.
+pub(crate) struct Unobserved;
+
+impl Observer for Unobserved {
+    fn progress(&mut self, _done: usize, _total: usize, _message: &str) {}
+    fn rows(&mut self, _group: usize, _groups: usize, _rows: &[divan::Row]) {}
+}
+
 /// Runs the plan `runs` times, interleaving the groups run by run so that
 /// slow phases of the machine hit both; adds one sample per benchmark and
 /// run to `samples` (one map per group). Stops between runs once `deadline`
@@ -138,6 +155,7 @@ pub(crate) fn run_plan(
     runs: usize,
     deadline: Option<Instant>,
     samples: &mut [Samples],
+    observer: &mut dyn Observer,
 ) -> Result<usize> {
     let total = runs * plan.iter().map(Vec::len).sum::<usize>();
     let started = Instant::now();
@@ -152,25 +170,31 @@ pub(crate) fn run_plan(
         }
         for (group_idx, group) in plan.iter().enumerate() {
             for (binary, selection) in group {
+                let remaining = if done == 0 {
+                    String::new()
+                } else {
+                    let per = started.elapsed().as_secs_f64() / done as f64;
+                    format!(", ~{:.0} s left", per * (total - done) as f64)
+                };
+                let message = format!("[{}/{total}] run {}/{runs} {}{remaining}", done + 1, run + 1, binary.name);
                 if interactive {
-                    let remaining = if done == 0 {
-                        String::new()
-                    } else {
-                        let per = started.elapsed().as_secs_f64() / done as f64;
-                        format!(", ~{:.0} s left", per * (total - done) as f64)
-                    };
-                    eprint!("\r\x1b[2K[{}/{total}] run {}/{runs} {}{remaining}", done + 1, run + 1, binary.name);
+                    eprint!("\r\x1b[2K{message}");
                 }
-                for row in run_once(binary, selection)? {
+                observer.progress(done, total, &message);
+                let rows = run_once(binary, selection)?;
+                observer.rows(group_idx, plan.len(), &rows);
+                for row in rows {
                     samples[group_idx].entry(row.path).or_default().push(row.median_ns);
                 }
                 done += 1;
             }
         }
     }
+    let message = format!("{total} bench runs in {:.0} s", started.elapsed().as_secs_f64());
     if interactive {
-        eprintln!("\r\x1b[2K{total} bench runs in {:.0} s", started.elapsed().as_secs_f64());
+        eprintln!("\r\x1b[2K{message}");
     }
+    observer.progress(total, total, &message);
     Ok(runs)
 }
 

@@ -96,6 +96,35 @@ fn first_ancestor_with_baseline(
     Ok(None)
 }
 
+/// Where each of `commits` sits in HEAD's history: its position in the
+/// walk from HEAD (0 is HEAD, larger is older), or `None` for a commit that
+/// is not HEAD or one of its ancestors (another branch, another
+/// repository). The walk stops once every commit is placed.
+///
+/// # Errors
+/// [`PerfError::Git`] if the repository or its history cannot be read.
+pub fn history_positions(repo_dir: &Path, commits: &[&str]) -> Result<Vec<Option<usize>>, PerfError> {
+    let repo = open(repo_dir)?;
+    let mut positions = vec![None; commits.len()];
+    let mut left = commits.len();
+    let head = repo.head_id().map_err(|error| git_error("read HEAD")(error.to_string()))?;
+    let walk =
+        repo.rev_walk([head.detach()]).all().map_err(|error| git_error("walk the history")(error.to_string()))?;
+    for (position, info) in walk.enumerate() {
+        if left == 0 {
+            break;
+        }
+        let id = info.map_err(|error| git_error("walk the history")(error.to_string()))?.id.to_string();
+        for (slot, commit) in positions.iter_mut().zip(commits) {
+            if slot.is_none() && *commit == id {
+                *slot = Some(position);
+                left -= 1;
+            }
+        }
+    }
+    Ok(positions)
+}
+
 /// Creates the lightweight tag `perf-baseline/<name>` at `commit`. An
 /// existing tag at the same commit is left as it is; one at another commit
 /// is moved only with `force`.

@@ -8,10 +8,15 @@
 //! baseline"; partial updates merge into a stored baseline; tags move only
 //! with `--force`.
 
+use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::browser::Browser;
 
 /// The end-to-end tests measure: one at a time, or they would slow each other down.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -158,7 +163,12 @@ debug = "line-tables-only"
 }
 
 fn xtask(repo: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
+    xtask_command(repo, args).output().expect("the xtask binary runs")
+}
+
+fn xtask_command(repo: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    command
         .args(args)
         .arg("--root")
         .arg(repo)
@@ -170,9 +180,8 @@ fn xtask(repo: &Path, args: &[&str]) -> Output {
         .env("CARGO_TARGET_DIR", workspace().join("target").join("end-to-end"))
         .env("CARGO_NET_OFFLINE", "true")
         .env_remove("GITHUB_STEP_SUMMARY")
-        .env_remove("CI")
-        .output()
-        .expect("the xtask binary runs")
+        .env_remove("CI");
+    command
 }
 
 fn text(output: &Output) -> String {
@@ -373,4 +382,92 @@ fn bad_arguments_are_errors_with_exit_code_1() {
     let output = Command::new(env!("CARGO_BIN_EXE_xtask")).args(["regression", "--frobnicate"]).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("unexpected argument `--frobnicate`"));
+}
+
+/// `regression --serve` on loopback, followed by a real browser: the page
+/// receives at least one event per benchmark while the run goes, and once
+/// the run ends it holds exactly what the static dashboard of the stored run
+/// shows (the same model, the same rendered charts).
+#[test]
+fn the_live_dashboard_streams_the_run_and_ends_as_the_static_dashboard_of_its_result() {
+    let Some(browser) = Browser::start("live") else { return };
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let started = Instant::now();
+    let repo = probe_repository("live");
+    let valgrind = Command::new("valgrind").arg("--version").output().is_ok_and(|output| output.status.success());
+    // Both lenses where Valgrind runs; a stored baseline, so that the run has verdicts.
+    let lens: &[&str] = if valgrind { &["--quick", "--instructions"] } else { &["--quick"] };
+    let update = xtask(&repo, &[&["baseline-update", "--no-tag"][..], lens].concat());
+    assert!(update.status.success(), "{}", text(&update));
+
+    let mut child = xtask_command(&repo, &[&["regression", "--serve"][..], lens].concat())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The address is printed before the benches are built; the rest of
+    // stderr is kept for the failure message.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("dashboard live at ") {
+                let _ = sender.send(rest.split_whitespace().next().unwrap_or_default().to_owned());
+            }
+            lines.push(line);
+        }
+        lines.join("\n")
+    });
+    let url = receiver.recv_timeout(Duration::from_secs(60)).expect("the live address is printed");
+    assert!(url.starts_with("http://127.0.0.1:"), "loopback by default: {url}");
+    browser.open(&url);
+    browser.wait_for("return window.dashboard.ended === true;", Duration::from_secs(900));
+    let live_model = browser.run("return JSON.stringify(window.dashboard.model);", &[]);
+    let live_charts = browser.run("return document.getElementById('benchmarks').innerHTML;", &[]);
+    let events = browser.run("return window.dashboard.events;", &[]);
+    let status = browser.run("return document.getElementById('live-status').textContent;", &[]);
+    let console = browser.console();
+    let requests = browser.requests();
+    let exit = child.wait().unwrap();
+    let printed = reader.join().unwrap();
+    assert_eq!(exit.code(), Some(0), "{printed}");
+    assert!(status.as_str().unwrap().starts_with("The run ended"), "{status}");
+    assert!(console.iter().all(|(level, _)| level != "SEVERE"), "{console:?}");
+    // The page and its event stream, nothing else.
+    for request in &requests {
+        assert!(*request == url || *request == format!("{url}events"), "{request} in {requests:?}");
+    }
+
+    // The static dashboard of what the run stored.
+    let output = xtask(&repo, &["dashboard", "--run"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let page = repo.join("perf").join("dashboard").join("index.html");
+    browser.open(&format!("file://{}", page.display()));
+    browser.wait_for("return window.dashboard.renderedAt !== null;", Duration::from_secs(30));
+    let static_model = browser.run("return JSON.stringify(window.dashboard.model);", &[]);
+    let static_charts = browser.run("return document.getElementById('benchmarks').innerHTML;", &[]);
+    let model: Value = serde_json::from_str(static_model.as_str().unwrap()).unwrap();
+    assert_eq!(live_model, static_model, "the live page's final model is the stored run's");
+    assert_eq!(live_charts, static_charts, "and it draws the same charts");
+
+    // Every benchmark of the run arrived in at least one event while it ran.
+    let ids: Vec<&str> =
+        model["benchmarks"].as_array().unwrap().iter().map(|bench| bench["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"probe/slowed") && ids.contains(&"canary/steady"), "{ids:?}");
+    for id in &ids {
+        assert!(events[id].as_u64().unwrap_or(0) >= 1, "no event for {id}: {events}");
+    }
+    let commits = model["commits"].as_array().unwrap();
+    assert_eq!(commits.len(), 2, "the stored baseline and the run");
+    assert_eq!(commits[1]["kind"], "run head");
+    let slowed = model["benchmarks"].as_array().unwrap().iter().find(|bench| bench["id"] == "probe/slowed").unwrap();
+    let run_point = slowed["series"]["time"]["points"].as_array().unwrap().last().unwrap();
+    assert_eq!(run_point["c"], 1);
+    assert!(run_point["verdict"]["outcome"].is_string(), "the gate's verdict on the run: {run_point}");
+    if valgrind {
+        assert_eq!(slowed["series"]["instructions"]["points"][1]["verdict"]["outcome"], "unchanged");
+    }
+    eprintln!("live dashboard end to end: {:.0} s, {} benchmarks", started.elapsed().as_secs_f64(), ids.len());
+    std::fs::remove_dir_all(&repo).unwrap();
 }

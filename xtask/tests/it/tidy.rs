@@ -468,7 +468,7 @@ fn traits(code: &str) -> BTreeSet<Trait> {
     };
     let mut found = BTreeSet::new();
     // Files, the environment, processes, sockets, and the crates that do
-    // IO for us (git repositories, /proc).
+    // IO for us (git repositories, /proc, an HTTP server).
     let io = [
         "fs::",
         "File::",
@@ -477,6 +477,7 @@ fn traits(code: &str) -> BTreeSet<Trait> {
         "Command::new",
         "TcpStream",
         "TcpListener",
+        "tiny_http::",
         "homodyne_io::",
         "write_atomically",
         "gix::",

@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use homodyne_perf::git::{find_base, git_state, nearest_baseline, newest_baseline_tag, resolve, tag_baseline};
+use homodyne_perf::git::{
+    find_base, git_state, history_positions, nearest_baseline, newest_baseline_tag, resolve, tag_baseline,
+};
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let output = Command::new("git")
@@ -104,6 +106,29 @@ fn head_branch_dirty_ancestors_and_tags() {
     // Detached HEAD has no branch.
     git(&dir, &["checkout", "-q", &first]);
     assert_eq!(git_state(&dir).unwrap().branch, None);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn history_positions_follow_git_rev_list() {
+    let dir = repository("positions");
+    let first = commit(&dir, "a.txt", "1");
+    let second = commit(&dir, "b.txt", "2");
+    git(&dir, &["checkout", "-q", "-b", "side"]);
+    let elsewhere = commit(&dir, "side.txt", "s");
+    git(&dir, &["checkout", "-q", "main"]);
+    let third = commit(&dir, "c.txt", "3");
+    let fourth = commit(&dir, "d.txt", "4");
+    let order: Vec<String> = git(&dir, &["rev-list", "HEAD"]).lines().map(str::to_owned).collect();
+    let commits = [second.as_str(), fourth.as_str(), elsewhere.as_str(), first.as_str(), third.as_str(), "0000"];
+    let positions = history_positions(&dir, &commits).unwrap();
+    for (commit, position) in commits.iter().zip(&positions) {
+        let expected = order.iter().position(|listed| listed == commit);
+        assert_eq!(*position, expected, "{commit}");
+    }
+    assert_eq!(positions[1], Some(0), "HEAD first");
+    assert_eq!(positions[2], None, "a commit on another branch is not in HEAD's history");
+    assert_eq!(history_positions(&dir, &[]).unwrap(), Vec::<Option<usize>>::new());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
