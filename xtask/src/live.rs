@@ -337,7 +337,109 @@ fn stream(mut writer: Box<dyn Write + Send>, shared: &Shared) -> std::io::Result
 
 #[cfg(test)]
 mod tests {
+    use std::io::Read as _;
+    use std::net::TcpStream;
+
+    use homodyne_perf::{BASELINE_FORMAT_VERSION, Machine, Sampling, compare_baselines};
+
     use super::*;
+
+    fn baseline(commit: char, rows: &[(&str, f64)]) -> Baseline {
+        Baseline {
+            format_version: BASELINE_FORMAT_VERSION,
+            commit: commit.to_string().repeat(40),
+            branch: None,
+            tags: Vec::new(),
+            dirty: false,
+            timestamp: 1_790_000_000,
+            rustc: "rustc".to_owned(),
+            target: "x86_64-unknown-linux-gnu".to_owned(),
+            profile: "bench".to_owned(),
+            machine: Machine { cpu: "cpu".to_owned(), cores: 2, memory_bytes: 1 << 34 },
+            sampling: Sampling { runs: 3, sample: "median".to_owned() },
+            updates: Vec::new(),
+            benchmarks: rows
+                .iter()
+                .map(|(name, center)| {
+                    let samples = vec![center * 0.999, *center, center * 1.001];
+                    let record = BenchmarkRecord {
+                        unit: "ns".to_owned(),
+                        direction: Direction::LowerIsBetter,
+                        samples,
+                        update: 0,
+                    };
+                    ((*name).to_owned(), record)
+                })
+                .collect(),
+        }
+    }
+
+    fn get(address: SocketAddr, request: &str) -> String {
+        let mut stream = TcpStream::connect(address).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        write!(stream, "{request}\r\nHost: {address}\r\nConnection: close\r\n\r\n").unwrap();
+        let mut text = String::new();
+        let _ = stream.read_to_string(&mut text);
+        text
+    }
+
+    #[test]
+    fn a_page_gets_the_whole_run_then_the_stream_and_the_server_end() {
+        let stored = baseline('b', &[("k/a/10/time", 100.0)]);
+        let history = Model::new(&[(stored.clone(), crate::dashboard::model::Kind::Ancestor)], "git", BTreeMap::new());
+        let mut live =
+            Live::start(address(None).unwrap(), history, baseline('h', &[]), None, Some(stored.commit.clone()))
+                .unwrap();
+        let bound: SocketAddr = live.url.trim_start_matches("http://").trim_end_matches('/').parse().unwrap();
+        assert!(bound.ip().is_loopback() && bound.port() != 0, "{bound}");
+
+        let page = get(bound, "GET / HTTP/1.1");
+        assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+        assert!(page.contains("connect-src 'self'") && page.contains("\"live\":\"/events\""));
+        assert!(get(bound, "GET /nothing HTTP/1.1").starts_with("HTTP/1.1 404"));
+        assert!(get(bound, "POST /events HTTP/1.1").starts_with("HTTP/1.1 405"));
+
+        let reader = std::thread::spawn(move || get(bound, "GET /events HTTP/1.1"));
+        while live.shared.lock().open == 0 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        live.progress(0, 2, "run 1/2");
+        live.rows(0, 1, &[Row { path: "k/a/10".to_owned(), median_ns: 150.0 }]);
+        live.rows(0, 1, &[Row { path: "k/new/1".to_owned(), median_ns: 7.0 }]);
+        let mut head = baseline('h', &[("k/a/10/time", 150.0), ("k/new/1/time", 7.0)]);
+        // Made when the run ends: a later timestamp than the page was given.
+        head.timestamp += 86_400;
+        let verdicts = compare_baselines(Some(&stored), &head, &crate::suite::thresholds()).verdicts;
+        live.finish(&head, None, &verdicts, "The run ended.");
+        let stream = reader.join().unwrap();
+
+        assert!(stream.contains("Content-Type: text/event-stream"), "{stream}");
+        let events: Vec<&str> = stream.lines().filter_map(|line| line.strip_prefix("event: ")).collect();
+        // The run's commit changes once, at the end (its final metadata).
+        assert_eq!(events, ["progress", "samples", "samples", "commits", "verdicts", "end"], "{stream}");
+        let data: Vec<Value> = stream
+            .lines()
+            .filter_map(|line| line.strip_prefix("data: "))
+            .map(|data| serde_json::from_str(data).unwrap())
+            .collect();
+        assert_eq!(data[1]["benchmarks"][0]["id"], "k/a/10");
+        assert_eq!(data[1]["benchmarks"][0]["series"]["time"]["points"][1]["median"], 150.0);
+        assert_eq!(data[2]["benchmarks"][0]["id"], "k/new/1", "only what changed");
+        assert_eq!(data[3]["commits"][1]["date"], "2026-09-22", "{}", data[3]);
+        assert_eq!(data[5]["message"], "The run ended.");
+        // The verdicts arrive with the final sides; the server is gone after the end.
+        let verdict = &data[4]["benchmarks"][0]["series"]["time"]["points"][1]["verdict"];
+        assert_eq!(verdict["against"], "b".repeat(10), "{}", data[4]);
+        // Three runs a side: 20 arrangements, too few to call anything (×1.5 stays undecided).
+        assert_eq!(verdict["outcome"], "undecided");
+        assert!((verdict["ratio"].as_f64().unwrap() - 1.5).abs() < 0.01, "{verdict}");
+        // tiny_http's listening thread ends just after the server is dropped.
+        let stopped = (0..200).any(|_| {
+            std::thread::sleep(Duration::from_millis(10));
+            TcpStream::connect(bound).is_err()
+        });
+        assert!(stopped, "the server stops with the run");
+    }
 
     #[test]
     fn addresses_default_to_loopback() {

@@ -90,8 +90,8 @@ fn file_url(path: &Path) -> String {
 
 /// The fixture: 5 commits, a baseline each; returns the repository, the
 /// commits in git order and the baselines directory.
-fn fixture() -> (PathBuf, Vec<String>, PathBuf) {
-    let repo = fresh_dir("fixture");
+fn fixture(name: &str) -> (PathBuf, Vec<String>, PathBuf) {
+    let repo = fresh_dir(name);
     git(&repo, &["init", "-q", "-b", "main"]);
     let mut commits = Vec::new();
     for index in 0..5 {
@@ -119,10 +119,55 @@ fn fixture() -> (PathBuf, Vec<String>, PathBuf) {
     (repo, commits, baselines)
 }
 
+/// The model the page embeds.
+fn embedded_model(page: &Path) -> Value {
+    let html = std::fs::read_to_string(page).unwrap();
+    let start = html.find(r#"<script type="application/json" id="model">"#).unwrap();
+    let json = &html[start..];
+    let json = &json[json.find('>').unwrap() + 1..json.find("</script>").unwrap()];
+    serde_json::from_str(json).unwrap()
+}
+
+/// Without a browser: the page's data follows git and marks the step.
+#[test]
+fn the_page_holds_the_baselines_in_git_order_with_the_step_on_its_commit() {
+    let (repo, commits, baselines) = fixture("model");
+    let page = dashboard(&repo, &baselines, &repo.join("dashboard"));
+    let model = embedded_model(&page);
+    let ids: Vec<&str> = model["commits"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, commits, "git order, not the timestamps'");
+    assert_eq!(model["order"], "git order (HEAD's history, oldest first)");
+    let mut steps = Vec::new();
+    for bench in model["benchmarks"].as_array().unwrap() {
+        for (metric, series) in bench["series"].as_object().unwrap() {
+            for point in series["points"].as_array().unwrap() {
+                let outcome = point["verdict"]["outcome"].as_str().unwrap_or("first");
+                if outcome != "unchanged" && outcome != "first" {
+                    steps.push((
+                        bench["id"].as_str().unwrap().to_owned(),
+                        metric.clone(),
+                        point["c"].clone(),
+                        outcome.to_owned(),
+                    ));
+                }
+            }
+        }
+    }
+    assert_eq!(steps, [("alpha/step/1000".to_owned(), "time".to_owned(), json!(2), "regression".to_owned())]);
+    assert_eq!(model["machines"].as_array().unwrap().len(), 2);
+    // A commit outside HEAD's history goes after it, and says so.
+    git(&repo, &["checkout", "-q", "-b", "side", &commits[3]]);
+    let page = dashboard(&repo, &baselines, &repo.join("dashboard-side"));
+    let model = embedded_model(&page);
+    let kinds: Vec<&str> = model["commits"].as_array().unwrap().iter().map(|c| c["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["baseline", "baseline", "baseline", "baseline", "baseline outside HEAD's history"]);
+    std::fs::remove_dir_all(&repo).unwrap();
+}
+
 #[test]
 fn every_benchmark_has_a_chart_the_step_is_marked_filters_work_and_nothing_leaves_the_page() {
     let Some(browser) = Browser::start("static") else { return };
-    let (repo, commits, baselines) = fixture();
+    let (repo, commits, baselines) = fixture("browser");
     let page = dashboard(&repo, &baselines, &repo.join("dashboard"));
     let url = file_url(&page);
     browser.open(&url);
@@ -241,6 +286,8 @@ fn every_benchmark_has_a_chart_the_step_is_marked_filters_work_and_nothing_leave
 #[test]
 fn a_hundred_baselines_of_a_hundred_benchmarks_load_within_a_second() {
     let Some(browser) = Browser::start("load") else { return };
+    // Timed: not beside the end-to-end tests' builds.
+    let _alone = crate::end_to_end::ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = fresh_dir("load");
     let baselines = dir.join("baselines");
     for index in 0..100u64 {
