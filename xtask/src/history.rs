@@ -307,52 +307,16 @@ pub(crate) fn report(mut args: Args) -> Result<u8> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
-    use homodyne_perf::{BASELINE_FORMAT_VERSION, BenchmarkRecord, Direction, Machine, Sampling};
-
     use super::*;
-
-    fn baseline(commit: &str, timestamp: u64, benchmarks: &[(&str, Vec<f64>)]) -> Baseline {
-        Baseline {
-            format_version: BASELINE_FORMAT_VERSION,
-            commit: commit.to_owned(),
-            branch: None,
-            tags: Vec::new(),
-            dirty: false,
-            timestamp,
-            rustc: "rustc".to_owned(),
-            target: "x86_64-unknown-linux-gnu".to_owned(),
-            profile: "bench".to_owned(),
-            machine: Machine { cpu: "cpu".to_owned(), cores: 2, memory_bytes: 1 << 34 },
-            sampling: Sampling { runs: 8, sample: "median".to_owned() },
-            updates: Vec::new(),
-            benchmarks: benchmarks
-                .iter()
-                .map(|(name, samples)| {
-                    let record = BenchmarkRecord {
-                        unit: "ns".to_owned(),
-                        direction: Direction::LowerIsBetter,
-                        samples: samples.clone(),
-                        update: 0,
-                    };
-                    ((*name).to_owned(), record)
-                })
-                .collect::<BTreeMap<_, _>>(),
-        }
-    }
-
-    fn around(center: f64) -> Vec<f64> {
-        [0.0, 0.002, -0.003, 0.004, -0.001, 0.003, 0.001, -0.002].iter().map(|offset| center * (1.0 + offset)).collect()
-    }
+    use crate::testing::{around, baseline};
 
     #[test]
     fn a_step_is_a_change_point_and_flat_history_is_not() {
         let baselines = [
-            baseline("aaaaaaaaaaaa", 100, &[("flat", around(100.0)), ("step", around(100.0))]),
-            baseline("bbbbbbbbbbbb", 200, &[("flat", around(100.0)), ("step", around(100.0))]),
-            baseline("cccccccccccc", 300, &[("flat", around(100.0)), ("step", around(150.0))]),
-            baseline("dddddddddddd", 400, &[("flat", around(100.0)), ("step", around(100.0))]),
+            baseline("aaaaaaaaaaaa", 100, &[("flat", "ns", around(100.0)), ("step", "ns", around(100.0))]),
+            baseline("bbbbbbbbbbbb", 200, &[("flat", "ns", around(100.0)), ("step", "ns", around(100.0))]),
+            baseline("cccccccccccc", 300, &[("flat", "ns", around(100.0)), ("step", "ns", around(150.0))]),
+            baseline("dddddddddddd", 400, &[("flat", "ns", around(100.0)), ("step", "ns", around(100.0))]),
         ];
         let histories = history(&baselines);
         let changes = |name: &str| -> Vec<Option<Outcome>> {

@@ -340,38 +340,14 @@ mod tests {
     use std::io::Read as _;
     use std::net::TcpStream;
 
-    use homodyne_perf::{BASELINE_FORMAT_VERSION, Machine, Sampling, compare_baselines};
+    use homodyne_perf::compare_baselines;
 
     use super::*;
 
     fn baseline(commit: char, rows: &[(&str, f64)]) -> Baseline {
-        Baseline {
-            format_version: BASELINE_FORMAT_VERSION,
-            commit: commit.to_string().repeat(40),
-            branch: None,
-            tags: Vec::new(),
-            dirty: false,
-            timestamp: 1_790_000_000,
-            rustc: "rustc".to_owned(),
-            target: "x86_64-unknown-linux-gnu".to_owned(),
-            profile: "bench".to_owned(),
-            machine: Machine { cpu: "cpu".to_owned(), cores: 2, memory_bytes: 1 << 34 },
-            sampling: Sampling { runs: 3, sample: "median".to_owned() },
-            updates: Vec::new(),
-            benchmarks: rows
-                .iter()
-                .map(|(name, center)| {
-                    let samples = vec![center * 0.999, *center, center * 1.001];
-                    let record = BenchmarkRecord {
-                        unit: "ns".to_owned(),
-                        direction: Direction::LowerIsBetter,
-                        samples,
-                        update: 0,
-                    };
-                    ((*name).to_owned(), record)
-                })
-                .collect(),
-        }
+        let rows: Vec<(&str, &str, Vec<f64>)> =
+            rows.iter().map(|(name, center)| (*name, "ns", vec![center * 0.999, *center, center * 1.001])).collect();
+        crate::testing::baseline(&commit.to_string().repeat(40), 1_790_000_000, &rows)
     }
 
     fn get(address: SocketAddr, request: &str) -> String {

@@ -24,6 +24,8 @@ mod live;
 mod options;
 mod regression;
 mod suite;
+#[cfg(test)]
+mod testing;
 
 use std::process::ExitCode;
 

@@ -101,6 +101,41 @@ pub enum Outcome {
     Invalid,
 }
 
+impl Severity {
+    /// The name in reports and JSON: `warn` or `fail`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Warn => "warn",
+            Severity::Fail => "fail",
+        }
+    }
+}
+
+impl Outcome {
+    /// The name in reports and JSON (the `kind` of its serialised form):
+    /// `regression`, `improvement`, `unchanged`, `undecided`, `new`,
+    /// `missing` or `invalid`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Regression(_) => "regression",
+            Outcome::Improvement => "improvement",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Undecided => "undecided",
+            Outcome::New => "new",
+            Outcome::Missing => "missing",
+            Outcome::Invalid => "invalid",
+        }
+    }
+
+    /// How bad a regression is; `None` for any other outcome.
+    pub fn severity(self) -> Option<Severity> {
+        match self {
+            Outcome::Regression(severity) => Some(severity),
+            _ => None,
+        }
+    }
+}
+
 /// A verdict with the numbers that led to it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {

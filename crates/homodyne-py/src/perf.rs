@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use homodyne_perf::{
-    BASELINE_FORMAT_VERSION, Baseline, Machine, Metric, Outcome, PerformanceRecorder as Recorder, Sampling, Severity,
-    Update, Verdict,
+    BASELINE_FORMAT_VERSION, Baseline, Machine, Metric, PerformanceRecorder as Recorder, Sampling, Severity, Update,
+    Verdict,
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -22,19 +22,6 @@ fn metric(name: &str) -> PyResult<Metric> {
         other => Err(PyValueError::new_err(format!(
             "unknown metric {other:?}: use 'execution_time' (or 'time', seconds), 'memory' (bytes) or 'throughput' (per second)"
         ))),
-    }
-}
-
-fn outcome(outcome: Outcome) -> (&'static str, Option<&'static str>) {
-    match outcome {
-        Outcome::Regression(Severity::Fail) => ("regression", Some("fail")),
-        Outcome::Regression(_) => ("regression", Some("warn")),
-        Outcome::Improvement => ("improvement", None),
-        Outcome::Unchanged => ("unchanged", None),
-        Outcome::Undecided => ("undecided", None),
-        Outcome::New => ("new", None),
-        Outcome::Missing => ("missing", None),
-        Outcome::Invalid => ("invalid", None),
     }
 }
 
@@ -69,7 +56,7 @@ pub(crate) struct PerfVerdict {
 
 impl From<&Verdict> for PerfVerdict {
     fn from(verdict: &Verdict) -> PerfVerdict {
-        let (outcome, severity) = outcome(verdict.outcome);
+        let (outcome, severity) = (verdict.outcome.name(), verdict.outcome.severity().map(Severity::name));
         PerfVerdict {
             name: verdict.name.clone(),
             outcome,

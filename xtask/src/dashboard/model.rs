@@ -20,7 +20,7 @@
 
 use std::collections::BTreeMap;
 
-use homodyne_perf::{Baseline, Machine, Outcome, Severity, Verdict, compare_baselines, read_limit_of, time_factor};
+use homodyne_perf::{Baseline, Machine, Severity, Verdict, compare_baselines, read_limit_of, time_factor};
 use serde_json::{Map, Value, json};
 
 use crate::format::{median, short_id, utc_date};
@@ -107,19 +107,9 @@ pub(crate) fn summary(samples: &[f64]) -> Option<(f64, f64, f64, usize)> {
 
 /// A verdict as the page shows it; `against` is the short id of the other side.
 pub(crate) fn verdict_json(verdict: &Verdict, against: &str) -> Value {
-    let (outcome, severity) = match verdict.outcome {
-        Outcome::Regression(Severity::Warn) => ("regression", Some("warn")),
-        Outcome::Regression(Severity::Fail) => ("regression", Some("fail")),
-        Outcome::Improvement => ("improvement", None),
-        Outcome::Unchanged => ("unchanged", None),
-        Outcome::Undecided => ("undecided", None),
-        Outcome::New => ("new", None),
-        Outcome::Missing => ("missing", None),
-        Outcome::Invalid => ("invalid", None),
-    };
     json!({
-        "outcome": outcome,
-        "severity": severity,
+        "outcome": verdict.outcome.name(),
+        "severity": verdict.outcome.severity().map(Severity::name),
         "ratio": verdict.ratio,
         "low": verdict.ratio_ci.map(|(low, _)| low),
         "high": verdict.ratio_ci.map(|(_, high)| high),
@@ -317,42 +307,8 @@ fn machine_json(machine: &Machine) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use homodyne_perf::{BASELINE_FORMAT_VERSION, BenchmarkRecord, Direction, Sampling};
-
     use super::*;
-
-    fn baseline(commit: &str, timestamp: u64, rows: &[(&str, &str, Vec<f64>)]) -> Baseline {
-        Baseline {
-            format_version: BASELINE_FORMAT_VERSION,
-            commit: commit.to_owned(),
-            branch: None,
-            tags: Vec::new(),
-            dirty: false,
-            timestamp,
-            rustc: "rustc 1.95.0".to_owned(),
-            target: "x86_64-unknown-linux-gnu".to_owned(),
-            profile: "bench".to_owned(),
-            machine: Machine { cpu: "cpu".to_owned(), cores: 2, memory_bytes: 1 << 34 },
-            sampling: Sampling { runs: 8, sample: "median".to_owned() },
-            updates: Vec::new(),
-            benchmarks: rows
-                .iter()
-                .map(|(name, unit, samples)| {
-                    let record = BenchmarkRecord {
-                        unit: (*unit).to_owned(),
-                        direction: Direction::LowerIsBetter,
-                        samples: samples.clone(),
-                        update: 0,
-                    };
-                    ((*name).to_owned(), record)
-                })
-                .collect(),
-        }
-    }
-
-    fn around(center: f64) -> Vec<f64> {
-        [0.0, 0.002, -0.003, 0.004, -0.001, 0.003, 0.001, -0.002].iter().map(|offset| center * (1.0 + offset)).collect()
-    }
+    use crate::testing::{around, baseline};
 
     fn outcomes(model: &Value, id: &str, metric: &str) -> Vec<Option<String>> {
         let bench = model["benchmarks"].as_array().unwrap().iter().find(|bench| bench["id"] == id).unwrap();

@@ -89,7 +89,7 @@ fn main() {
 }
 "##;
 
-fn git(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
     let output = Command::new("git")
         .current_dir(dir)
         .args(args)
@@ -104,7 +104,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
 }
 
 /// This workspace's root (xtask's parent).
-fn workspace() -> PathBuf {
+pub(crate) fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 

@@ -94,3 +94,25 @@ fn save_baselines_then_load() {
     assert_eq!(loaded.check_regression("a", Metric::Memory, 1027.0).base_samples, 2);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn outcome_names_are_their_serialised_kinds() {
+    use homodyne_perf::{Outcome, Severity};
+    let all = [
+        Outcome::Regression(Severity::Warn),
+        Outcome::Regression(Severity::Fail),
+        Outcome::Improvement,
+        Outcome::Unchanged,
+        Outcome::Undecided,
+        Outcome::New,
+        Outcome::Missing,
+        Outcome::Invalid,
+    ];
+    for outcome in all {
+        let json = serde_json::to_value(outcome).unwrap();
+        assert_eq!(json["kind"], outcome.name(), "{json}");
+        let severity = outcome.severity().map(Severity::name);
+        assert_eq!(json.get("severity").and_then(|value| value.as_str()), severity, "{json}");
+    }
+    assert_eq!(Outcome::Regression(Severity::Fail).severity(), Some(Severity::Fail));
+}
