@@ -113,7 +113,8 @@ pub(crate) fn history_model(layout: &Layout, last: Option<usize>) -> Result<Mode
         .into_iter()
         .map(|(baseline, ancestor)| (baseline, if ancestor { Kind::Ancestor } else { Kind::Elsewhere }))
         .collect();
-    Ok(Model::new(&baselines, &order, crates_of_targets(&layout.root)))
+    let borrowed: Vec<(&Baseline, Kind)> = baselines.iter().map(|(baseline, kind)| (baseline, *kind)).collect();
+    Ok(Model::new(&borrowed, &order, crates_of_targets(&layout.root)))
 }
 
 /// The page showing `model`; `live` is the path of the event stream when

@@ -70,16 +70,10 @@ impl Args {
 
     /// The value of `--name VALUE` or `--name=VALUE`, if given.
     pub(crate) fn value(&mut self, name: &str) -> Result<Option<String>> {
-        let prefix = format!("{name}=");
-        if let Some(index) = self.rest.iter().position(|argument| argument.starts_with(&prefix)) {
-            return Ok(Some(self.rest.remove(index)[prefix.len()..].to_owned()));
+        match self.optional_value(name) {
+            Some(value) if value.is_empty() => bail!("{name} needs a value"),
+            value => Ok(value),
         }
-        let Some(index) = self.rest.iter().position(|argument| argument == name) else { return Ok(None) };
-        self.rest.remove(index);
-        if index >= self.rest.len() || self.rest[index].starts_with("--") {
-            bail!("{name} needs a value");
-        }
-        Ok(Some(self.rest.remove(index)))
     }
 
     /// `--name`, `--name VALUE` or `--name=VALUE`: `None` if absent, an

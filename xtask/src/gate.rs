@@ -7,13 +7,12 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use homodyne_perf::git::GitState;
 use homodyne_perf::{Baseline, BenchmarkRecord, Comparison, Outcome, Severity, Verdict, compare_baselines};
 
 use crate::dashboard::Run;
 use crate::instructions;
 use crate::live::Live;
-use crate::options::{Layout, RunOptions, make_baseline, publish, results_markdown};
+use crate::options::{Layout, RunOptions, publish, results_markdown, time_records};
 use crate::suite::{self, BenchBinary, Plan, Samples, Selection, Unobserved};
 
 /// Exit code: the command ran and found no regression.
@@ -53,9 +52,9 @@ pub(crate) fn gate(
     budget: Duration,
     head_binaries: &[BenchBinary],
     base_binaries: Option<&[BenchBinary]>,
-    base_commit: Option<String>,
+    head_template: Baseline,
+    base_template: Option<Baseline>,
     stored: Option<Baseline>,
-    head_state: &GitState,
     self_check: bool,
     lens: Option<Lens>,
     live: Option<Live>,
@@ -68,8 +67,8 @@ pub(crate) fn gate(
     let paths = lens.as_ref().map(|lens| instructions::paths(&lens.head)).unwrap_or_default();
     let mut sides = Sides {
         options,
-        head_state,
-        base_commit,
+        head_template,
+        base_template,
         samples: vec![Samples::new(); groups.len()],
         head_counts: lens.as_ref().map(|lens| instructions::records(&lens.head)).unwrap_or_default(),
         base_counts: lens.as_ref().and_then(|lens| lens.base.as_deref()).map(instructions::records).unwrap_or_default(),
@@ -199,8 +198,11 @@ fn exit_code(comparison: &Comparison, quick: bool, regressed: &[&str], drifting:
 /// measured now, the head last).
 pub(crate) struct Sides<'a> {
     pub(crate) options: &'a RunOptions,
-    pub(crate) head_state: &'a GitState,
-    pub(crate) base_commit: Option<String>,
+    /// The head's baseline before any sample (commit, machine, toolchain,
+    /// the run's time), made once.
+    pub(crate) head_template: Baseline,
+    /// The same of the base when it is measured now.
+    pub(crate) base_template: Option<Baseline>,
     pub(crate) samples: Vec<Samples>,
     /// Instruction counts (`--instructions`), as baseline rows.
     pub(crate) head_counts: BTreeMap<String, BenchmarkRecord>,
@@ -215,13 +217,8 @@ impl Sides<'_> {
     }
 
     pub(crate) fn head(&self) -> Baseline {
-        let mut head = make_baseline(
-            &self.head_state.commit,
-            Some(self.head_state),
-            self.options,
-            "regression",
-            self.head_samples(),
-        );
+        let mut head = self.head_template.clone();
+        head.benchmarks.extend(time_records(self.head_samples()));
         head.benchmarks.extend(self.head_counts.clone());
         head
     }
@@ -252,8 +249,8 @@ impl Sides<'_> {
 
     /// The base measured now, restricted to what the head ran when the run is partial.
     pub(crate) fn measured_base(&self, head: &Baseline) -> Option<Baseline> {
-        let commit = self.base_commit.as_ref()?;
-        let mut base = make_baseline(commit, None, self.options, "regression", &self.samples[0]);
+        let mut base = self.base_template.clone()?;
+        base.benchmarks.extend(time_records(&self.samples[0]));
         base.benchmarks.extend(self.base_counts.clone());
         if self.options.partial() {
             base.benchmarks.retain(|name, _| head.benchmarks.contains_key(name));
@@ -320,7 +317,7 @@ pub(crate) fn decide(
             );
             return Ok((Comparison::new(comparison.provenance, verdicts, comparison.speed), looks));
         }
-        if sides.base_commit.is_some() && sides.samples.len() > 1 {
+        if sides.base_template.is_some() && sides.samples.len() > 1 {
             base = sides.measured_base(&sides.head()).unwrap_or(base);
         }
     }

@@ -8,15 +8,15 @@
 //! It is deliberately simple: it finds steps between neighbours, not slow
 //! drifts spread over many commits.
 
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use homodyne_perf::{Baseline, Outcome, compare_baselines};
+use homodyne_perf::{Baseline, Outcome};
 
+use crate::dashboard::model::{Kind, Model};
 use crate::flags::Args;
-use crate::format::{format_ns, median, short_id, utc_date};
+use crate::format::{format_ns, short_id, utc_date};
 
 /// Every baseline file in `dir`, oldest first. A file that cannot be read
 /// is an error naming it: a history with silent holes would mislead.
@@ -78,53 +78,42 @@ pub(crate) struct Point {
     pub(crate) change: Option<Outcome>,
 }
 
-/// Per benchmark, its points over `baselines` (oldest first).
+/// Per benchmark row, its points over `baselines` (oldest first), by the
+/// dashboard's model: the same summaries, and the same change points (a
+/// regression or an improvement against the last baseline that measured the
+/// row; canaries measure the machine and are never change points).
 pub(crate) fn history(baselines: &[Baseline]) -> Vec<(String, Vec<Point>)> {
-    let names: BTreeSet<&String> = baselines.iter().flat_map(|baseline| baseline.benchmarks.keys()).collect();
-    // The change points of each consecutive pair, all benchmarks at once so
-    // that Holm's correction sees the whole family.
-    let mut changes: Vec<Vec<(String, Outcome)>> = vec![Vec::new()];
-    for pair in baselines.windows(2) {
-        let comparison = compare_baselines(Some(&pair[0]), &pair[1], &crate::suite::thresholds());
-        changes.push(
-            comparison
-                .verdicts
-                .into_iter()
-                .filter(|verdict| !verdict.canary)
-                .filter(|verdict| matches!(verdict.outcome, Outcome::Regression(_) | Outcome::Improvement))
-                .map(|verdict| (verdict.name, verdict.outcome))
-                .collect(),
-        );
-    }
-    names
-        .into_iter()
-        .map(|name| {
+    let ordered: Vec<(&Baseline, Kind)> = baselines.iter().map(|baseline| (baseline, Kind::Ancestor)).collect();
+    let model = Model::new(&ordered, "", std::collections::BTreeMap::new());
+    let canaries = crate::suite::thresholds().canaries;
+    let mut histories: Vec<(String, Vec<Point>)> = model
+        .series()
+        .map(|series| {
             let points = baselines
                 .iter()
-                .zip(&changes)
-                .map(|(baseline, changed)| {
-                    // Charts and tables show times in ns, whatever unit a file stores.
-                    let samples: Vec<f64> = baseline.benchmarks.get(name).map_or_else(Vec::new, |record| {
-                        let to_ns = homodyne_perf::time_factor(&record.unit, "ns").unwrap_or(1.0);
-                        record.samples.iter().map(|value| value * to_ns).collect()
-                    });
-                    let samples = samples.as_slice();
+                .enumerate()
+                .map(|(index, baseline)| {
+                    let found = series.points.iter().find(|point| point.commit == index);
+                    let change = found
+                        .and_then(|point| point.verdict.as_ref())
+                        .map(|(verdict, _)| verdict.outcome)
+                        .filter(|outcome| matches!(outcome, Outcome::Regression(_) | Outcome::Improvement))
+                        .filter(|_| !canaries.contains(&series.row));
                     Point {
                         commit: short_id(&baseline.commit, 10).to_owned(),
                         date: utc_date(baseline.timestamp),
-                        median_ns: median(samples),
-                        fastest_ns: samples.iter().copied().reduce(f64::min),
-                        slowest_ns: samples.iter().copied().reduce(f64::max),
-                        change: changed
-                            .iter()
-                            .find(|(changed_name, _)| changed_name == name)
-                            .map(|(_, outcome)| *outcome),
+                        median_ns: found.map(|point| point.median),
+                        fastest_ns: found.map(|point| point.fastest),
+                        slowest_ns: found.map(|point| point.slowest),
+                        change,
                     }
                 })
                 .collect();
-            (name.clone(), points)
+            (series.row.clone(), points)
         })
-        .collect()
+        .collect();
+    histories.sort_by(|a, b| a.0.cmp(&b.0));
+    histories
 }
 
 /// A file name for a benchmark's chart.

@@ -21,12 +21,13 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
-use homodyne_perf::{Baseline, BenchmarkRecord, Direction, Verdict};
+use homodyne_perf::{Baseline, BenchmarkRecord, Verdict};
 use serde_json::{Value, json};
 
 use crate::dashboard::model::Model;
 use crate::dashboard::page;
 use crate::divan::Row;
+use crate::options::time_records;
 use crate::suite::{Observer, Samples};
 
 /// How long a page may take to receive the end once the run is over.
@@ -142,15 +143,7 @@ impl Live {
 
     fn baseline_of(template: &Baseline, samples: &Samples) -> Baseline {
         let mut baseline = template.clone();
-        for (name, values) in samples.iter().filter(|(_, values)| !values.is_empty()) {
-            let record = BenchmarkRecord {
-                unit: "ns".to_owned(),
-                direction: Direction::LowerIsBetter,
-                samples: values.clone(),
-                update: 0,
-            };
-            baseline.benchmarks.insert(format!("{name}/time"), record);
-        }
+        baseline.benchmarks.extend(time_records(samples));
         baseline
     }
 
@@ -362,7 +355,7 @@ mod tests {
     #[test]
     fn a_page_gets_the_whole_run_then_the_stream_and_the_server_end() {
         let stored = baseline('b', &[("k/a/10/time", 100.0)]);
-        let history = Model::new(&[(stored.clone(), crate::dashboard::model::Kind::Ancestor)], "git", BTreeMap::new());
+        let history = Model::new(&[(&stored, crate::dashboard::model::Kind::Ancestor)], "git", BTreeMap::new());
         let mut live =
             Live::start(address(None).unwrap(), history, baseline('h', &[]), None, Some(stored.commit.clone()))
                 .unwrap();

@@ -2,6 +2,7 @@
 //! of directories, the run options from the command line, the base's
 //! worktree, the baseline made of the samples, and the reports written.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -133,19 +134,6 @@ pub(crate) fn make_baseline(
 ) -> Baseline {
     let (rustc, target) = rustc_facts();
     let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs());
-    let benchmarks = samples
-        .iter()
-        .filter(|(_, values)| !values.is_empty())
-        .map(|(name, values)| {
-            let record = BenchmarkRecord {
-                unit: "ns".to_owned(),
-                direction: Direction::LowerIsBetter,
-                samples: values.clone(),
-                update: 0,
-            };
-            (format!("{name}/time"), record)
-        })
-        .collect();
     Baseline {
         format_version: BASELINE_FORMAT_VERSION,
         commit: commit.to_owned(),
@@ -165,8 +153,25 @@ pub(crate) fn make_baseline(
             partial: options.partial(),
             quick: options.quick,
         }],
-        benchmarks,
+        benchmarks: time_records(samples),
     }
+}
+
+/// The samples of each divan row as the baseline row `<row>/time`.
+pub(crate) fn time_records(samples: &Samples) -> BTreeMap<String, BenchmarkRecord> {
+    samples
+        .iter()
+        .filter(|(_, values)| !values.is_empty())
+        .map(|(name, values)| {
+            let record = BenchmarkRecord {
+                unit: "ns".to_owned(),
+                direction: Direction::LowerIsBetter,
+                samples: values.clone(),
+                update: 0,
+            };
+            (format!("{name}/time"), record)
+        })
+        .collect()
 }
 
 /// Checks out `commit` in a git worktree under the output directory (made

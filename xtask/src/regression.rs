@@ -40,18 +40,20 @@ pub(crate) fn regression(mut args: Args) -> Result<u8> {
     if options.instructions {
         instructions::require_valgrind()?;
     }
+    // The base measured in this run (`--base`, or the build itself for a self-check).
     let base_commit = base_ref.as_deref().map(|base_ref| git::resolve(&layout.root, base_ref)).transpose()?;
-    let stored = if base_ref.is_none() && !self_check { stored_base(&layout)? } else { None };
+    let measured = base_commit.or_else(|| self_check.then(|| head_state.commit.clone()));
+    let stored = if measured.is_none() { stored_base(&layout)? } else { None };
+    // Each side's baseline before any sample: made once (it asks rustc and the machine).
+    let head_template = make_baseline(&head_state.commit, Some(&head_state), &options, "regression", &Samples::new());
+    let base_template =
+        measured.as_deref().map(|commit| make_baseline(commit, None, &options, "regression", &Samples::new()));
     let live = match serve {
         Some(address) => {
             let address = live::address(Some(&address))?;
             let history = dashboard::history_model(&layout, None)?;
-            let head = make_baseline(&head_state.commit, Some(&head_state), &options, "regression", &Samples::new());
-            let measured = base_commit.clone().or_else(|| self_check.then(|| head_state.commit.clone()));
-            let base =
-                measured.as_deref().map(|commit| make_baseline(commit, None, &options, "regression", &Samples::new()));
-            let compared = measured.or_else(|| stored.as_ref().map(|stored| stored.commit.clone()));
-            Some(Live::start(address, history, head, base, compared)?)
+            let compared = measured.clone().or_else(|| stored.as_ref().map(|stored| stored.commit.clone()));
+            Some(Live::start(address, history, head_template.clone(), base_template.clone(), compared)?)
         }
         None => None,
     };
@@ -63,11 +65,10 @@ pub(crate) fn regression(mut args: Args) -> Result<u8> {
 
     // The base side: measured now (interleaved) or read from a stored baseline.
     let mut base_suite = None;
-    let (base_binaries, head_binaries, base_commit, stored) = match (&base_ref, self_check) {
-        (Some(base_ref), _) => {
-            let commit = base_commit.clone().unwrap_or_default();
-            let worktree = base_worktree(&layout, &commit)?;
-            eprintln!("building the benches of the base {base_ref} ({})…", short_id(&commit, 12));
+    let (base_binaries, head_binaries) = match (&base_ref, &measured) {
+        (Some(base_ref), Some(commit)) => {
+            let worktree = base_worktree(&layout, commit)?;
+            eprintln!("building the benches of the base {base_ref} ({})…", short_id(commit, 12));
             // The shared target directory reuses every dependency already built.
             let target = std::env::var_os("CARGO_TARGET_DIR")
                 .filter(|dir| !dir.is_empty())
@@ -78,13 +79,13 @@ pub(crate) fn regression(mut args: Args) -> Result<u8> {
             }
             // A self-check with a base runs the base's build against itself.
             let head = if self_check { built.clone() } else { head_binaries };
-            (Some(built), head, Some(commit), None)
+            (Some(built), head)
         }
-        (None, true) => {
+        (_, Some(_)) => {
             base_suite.clone_from(&head_suite);
-            (Some(head_binaries.clone()), head_binaries, Some(head_state.commit.clone()), None)
+            (Some(head_binaries.clone()), head_binaries)
         }
-        (None, false) => (None, head_binaries, None, stored),
+        (_, None) => (None, head_binaries),
     };
     // The instruction lens: exact counts, one Callgrind run per benchmark and side.
     let lens = match &head_suite {
@@ -107,9 +108,9 @@ pub(crate) fn regression(mut args: Args) -> Result<u8> {
         budget,
         &head_binaries,
         base_binaries.as_deref(),
-        base_commit,
+        head_template,
+        base_template,
         stored,
-        &head_state,
         self_check,
         lens,
         live,

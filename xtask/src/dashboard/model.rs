@@ -60,7 +60,8 @@ pub(crate) struct Point {
     pub(crate) fastest: f64,
     pub(crate) slowest: f64,
     pub(crate) samples: usize,
-    pub(crate) verdict: Option<Value>,
+    /// The verdict against the earlier commit (its short id).
+    pub(crate) verdict: Option<(Verdict, String)>,
 }
 
 /// One metric of one benchmark over the commits.
@@ -127,7 +128,7 @@ pub(crate) fn verdict_json(verdict: &Verdict, against: &str) -> Value {
 impl Model {
     /// The model of `baselines` (in the order to show, each with its kind),
     /// ordered as `order` says (a sentence for the page).
-    pub(crate) fn new(baselines: &[(Baseline, Kind)], order: &str, crates: BTreeMap<String, String>) -> Model {
+    pub(crate) fn new(baselines: &[(&Baseline, Kind)], order: &str, crates: BTreeMap<String, String>) -> Model {
         let mut model = Model {
             commits: Vec::new(),
             machines: Vec::new(),
@@ -154,7 +155,7 @@ impl Model {
                     .filter_map(|verdict| {
                         let (from, _) = latest.get(verdict.name.as_str())?;
                         let against = short_id(&baselines[*from].0.commit, SHORT).to_owned();
-                        Some((verdict.name.clone(), verdict_json(&verdict, &against)))
+                        Some((verdict.name.clone(), (verdict, against)))
                     })
                     .collect()
             };
@@ -191,7 +192,7 @@ impl Model {
     }
 
     /// The points of `baseline` (commit `index`), with verdicts by row.
-    fn add_points(&mut self, index: usize, baseline: &Baseline, verdicts: &BTreeMap<String, Value>) {
+    fn add_points(&mut self, index: usize, baseline: &Baseline, verdicts: &BTreeMap<String, (Verdict, String)>) {
         for (row, record) in &baseline.benchmarks {
             let (unit, factor) = display_unit(&record.unit);
             let scaled: Vec<f64> = record.samples.iter().map(|value| value * factor).collect();
@@ -231,9 +232,14 @@ impl Model {
         let index = self.commits.len();
         self.push_commit(head, Kind::RunHead);
         let against = base_commit.map_or("", |commit| short_id(commit, SHORT));
-        let verdicts: BTreeMap<String, Value> =
-            verdicts.iter().map(|verdict| (verdict.name.clone(), verdict_json(verdict, against))).collect();
+        let verdicts: BTreeMap<String, (Verdict, String)> =
+            verdicts.iter().map(|verdict| (verdict.name.clone(), (verdict.clone(), against.to_owned()))).collect();
         self.add_points(index, head, &verdicts);
+    }
+
+    /// Every series (a row of the baselines), by benchmark and metric.
+    pub(crate) fn series(&self) -> impl Iterator<Item = &Series> {
+        self.benchmarks.values().flat_map(BTreeMap::values)
     }
 
     /// The ids of the benchmarks.
@@ -273,8 +279,8 @@ impl Model {
                             "max": point.slowest,
                             "n": point.samples,
                         });
-                        if let Some(verdict) = &point.verdict {
-                            value["verdict"] = verdict.clone();
+                        if let Some((verdict, against)) = &point.verdict {
+                            value["verdict"] = verdict_json(verdict, against);
                         }
                         value
                     })
@@ -322,7 +328,7 @@ mod tests {
 
     #[test]
     fn verdicts_compare_with_the_last_baseline_that_measured_the_row() {
-        let baselines = vec![
+        let baselines = [
             (
                 baseline(
                     "a".repeat(40).as_str(),
@@ -342,6 +348,7 @@ mod tests {
                 Kind::Ancestor,
             ),
         ];
+        let baselines: Vec<(&Baseline, Kind)> = baselines.iter().map(|(baseline, kind)| (baseline, *kind)).collect();
         let model =
             Model::new(&baselines, "git", BTreeMap::from([("k".to_owned(), "homodyne-k".to_owned())])).to_json();
         let s = |text: &str| Some(text.to_owned());
@@ -370,7 +377,7 @@ mod tests {
             &[("k/sum/10/time", "ns", around(50.0)), ("k/sum_read_limit/10/time", "ns", around(10.0))],
         );
         other.machine.cpu = "other".to_owned();
-        let baselines = vec![
+        let baselines = [
             (
                 baseline(
                     &"d".repeat(40),
@@ -381,7 +388,8 @@ mod tests {
             ),
             (other, Kind::Elsewhere),
         ];
-        let mut model = Model::new(&baselines, "git", BTreeMap::new());
+        let borrowed: Vec<(&Baseline, Kind)> = baselines.iter().map(|(baseline, kind)| (baseline, *kind)).collect();
+        let mut model = Model::new(&borrowed, "git", BTreeMap::new());
         let head = baseline(&"f".repeat(40), 6, &[("k/sum/10/time", "ns", around(25.0))]);
         let verdicts = compare_baselines(Some(&baselines[1].0), &head, &crate::suite::thresholds()).verdicts;
         model.add_run(None, &head, &verdicts, Some(&baselines[1].0.commit));

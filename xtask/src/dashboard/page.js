@@ -193,7 +193,7 @@
     // Points.
     points.forEach((p) => {
       const commit = model.commits[p.c];
-      const run = commit.kind !== "baseline" && commit.kind !== "baseline outside HEAD's history";
+      const run = commit.kind.startsWith("run ");
       svg += `<g class="point${run ? " m-run" : ""}" data-commit="${esc(commit.short)}" data-outcome="${outcomeOf(p)}"><title>${esc(pointTitle(bench, metric, p, scale))}</title>${marker(outcomeOf(p), x(p.c), y(p.median))}</g>`;
     });
     svg += "</svg>";
