@@ -87,21 +87,11 @@ fn crossover(points: &[CalibrationPoint], challenger: Strategy, incumbent: Strat
 }
 
 /// Angles uniform in `[-180, 360)` degrees from a fixed seed, the workload
-/// of the benchmarks and of [`calibrate`]: angle `k` from the standard
-/// library's keyed hash of `(seed, k)` (SipHash, fixed keys), so that the
-/// crate carries no generator of its own (the workspace's one is
-/// `homodyne-testkit`'s, for tests).
+/// of the benchmarks and of [`calibrate`]: angle `k` from draw `k` of
+/// [`homodyne_simd::unit_draw`], the same on every toolchain (a workload
+/// that moved with the standard library's hasher would look like a change).
 pub fn synthetic_angles(n_angles: usize, seed: u64) -> Vec<f64> {
-    use std::hash::{DefaultHasher, Hash, Hasher};
-    (0..n_angles as u64)
-        .map(|index| {
-            let mut hasher = DefaultHasher::new();
-            (seed, index).hash(&mut hasher);
-            // The top 53 bits give a uniform double in [0, 1).
-            let unit = (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64;
-            -180.0 + 540.0 * unit
-        })
-        .collect()
+    (0..n_angles as u64).map(|index| -180.0 + 540.0 * homodyne_simd::unit_draw(seed, index)).collect()
 }
 
 /// The fastest call of `strategy`, or `None` if another strategy ran

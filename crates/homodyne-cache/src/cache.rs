@@ -130,9 +130,11 @@ pub struct MemoryEfficientCache<K, V> {
     clock: Arc<dyn Clock>,
     probe: Arc<dyn MemoryProbe>,
     pressure: PressureGate,
-    /// What reads removed (expired entries, entries evicted to make room for
-    /// a decompressed hit): freed by the next store, never by a read, so
-    /// that no hit waits for a large array to be freed.
+    /// What raw hits and misses removed (expired entries): freed by the
+    /// next call that adds bytes (a store, or a compressed hit, which
+    /// decompresses anyway) before it adds them, so that a raw hit never
+    /// waits for a large array to be freed and buried bytes never push
+    /// memory past the budget.
     graveyard: Mutex<Garbage<K, V>>,
 }
 
@@ -248,7 +250,7 @@ impl<K: Hash + Eq + Clone + Send, V: CacheValue> MemoryEfficientCache<K, V> {
         Ok(evicted)
     }
 
-    /// Hands what a read removed to the next store (see `graveyard`).
+    /// Hands what a raw hit or miss removed to the next call that adds bytes (see `graveyard`).
     fn bury(&self, mut garbage: Garbage<K, V>) {
         if !garbage.is_empty() {
             self.graveyard.lock().append(&mut garbage);
@@ -265,10 +267,12 @@ impl<K: Hash + Eq + Clone + Send, V: CacheValue> MemoryEfficientCache<K, V> {
     /// returns the stored `Arc` itself; a compressed one is decompressed
     /// (outside the lock) and kept uncompressed, as recently used.
     ///
-    /// A read never waits for work on other entries: it compresses nothing,
-    /// and entries it removes (expired ones, or evicted to keep a
-    /// decompressed hit) are freed by the next store, `purge_expired` or
-    /// `clear`, not by the read.
+    /// A read never waits for work on other entries: it compresses nothing.
+    /// A raw hit or a miss frees nothing either: the expired entries it
+    /// removes are freed by the next store, compressed hit, `purge_expired`
+    /// or `clear`. A compressed hit, which decompresses anyway, frees (outside
+    /// the lock) what it evicts to keep the value and what earlier reads
+    /// left, before its value's bytes count: the budget holds.
     pub fn get(&self, key: &K) -> Option<Arc<V>> {
         self.lookup(key, true)
     }
@@ -318,6 +322,8 @@ impl<K: Hash + Eq + Clone + Send, V: CacheValue> MemoryEfficientCache<K, V> {
         raw_bytes: usize,
         count: bool,
     ) -> Option<Arc<V>> {
+        // Bytes buried by earlier reads go before this value's bytes arrive.
+        self.free_buried();
         let now = self.now();
         let pressure = self.under_pressure(now);
         let growth = raw_bytes.saturating_sub(compressed.len());
@@ -337,7 +343,7 @@ impl<K: Hash + Eq + Clone + Send, V: CacheValue> MemoryEfficientCache<K, V> {
             }
             inner.stats.misses += u64::from(count);
             drop(inner);
-            self.bury(garbage);
+            drop(garbage);
             return None;
         };
         inner.stats.hits += u64::from(count);
@@ -356,7 +362,7 @@ impl<K: Hash + Eq + Clone + Send, V: CacheValue> MemoryEfficientCache<K, V> {
             }
         }
         drop(inner);
-        self.bury(garbage);
+        drop(garbage);
         Some(value)
     }
 

@@ -64,15 +64,7 @@ impl DType {
     /// extent is 0). Sizes read from files and arrays from Python are
     /// checked with it before anything is allocated.
     pub fn array_bytes(self, shape: &[usize]) -> Option<usize> {
-        if shape.len() > DType::MAX_AXES {
-            return None;
-        }
-        let nonzero = shape
-            .iter()
-            .filter(|&&extent| extent != 0)
-            .try_fold(self.size(), |product, &extent| product.checked_mul(extent))
-            .filter(|&bytes| isize::try_from(bytes).is_ok())?;
-        Some(if shape.contains(&0) { 0 } else { nonzero })
+        array_bytes(self.size(), shape)
     }
 
     /// numpy's name of the dtype (`"float64"`, `"uint16"`, ...).
@@ -146,3 +138,18 @@ element!(u8, U8, 1, u64::from, |word: u64| word as u8);
 element!(i32, I32, 4, |value: i32| u64::from(value as u32), |word: u64| word as u32 as i32);
 element!(u16, U16, 2, u64::from, |word: u64| word as u16);
 element!(u32, U32, 4, u64::from, |word: u64| word as u32);
+
+/// [`DType::array_bytes`] for elements of `itemsize` bytes (any numpy
+/// dtype): the one rule for which shapes an array can have, used on sizes
+/// read from files and on arrays from Python.
+pub fn array_bytes(itemsize: usize, shape: &[usize]) -> Option<usize> {
+    if shape.len() > DType::MAX_AXES {
+        return None;
+    }
+    let nonzero = shape
+        .iter()
+        .filter(|&&extent| extent != 0)
+        .try_fold(itemsize, |product, &extent| product.checked_mul(extent))
+        .filter(|&bytes| isize::try_from(bytes).is_ok())?;
+    Some(if shape.contains(&0) { 0 } else { nonzero })
+}

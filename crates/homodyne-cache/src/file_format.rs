@@ -262,9 +262,17 @@ impl<R: Read> BodyReader<'_, R> {
         }
         // n <= left <= the bytes left in the file: the allocation is bounded by the file.
         into.resize(n as usize, 0);
+        self.fill(into)
+    }
+
+    /// Fills `into` from the body, through the checksum.
+    fn fill(&mut self, into: &mut [u8]) -> Result<(), Skip> {
+        if into.len() as u64 > self.left {
+            return Err(Skip::Damaged("a field is longer than its entry".to_owned()));
+        }
         self.input.read_exact(into).map_err(|_| Skip::Truncated)?;
         self.sum.update(into);
-        self.left -= n;
+        self.left -= into.len() as u64;
         Ok(())
     }
 
@@ -379,10 +387,8 @@ where
         file_len: u64,
         path: PathBuf,
     ) -> Result<LoadReport, CacheError> {
-        let cache = self;
-        let file = input;
         let corrupt = |reason: &str| CacheError::CorruptFile { path: path.clone(), reason: reason.to_owned() };
-        let mut input = BufReader::with_capacity(IO_CHUNK_BYTES, file);
+        let mut input = BufReader::with_capacity(IO_CHUNK_BYTES, input);
         if file_len < HEADER_BYTES {
             return Err(corrupt("shorter than its header"));
         }
@@ -424,7 +430,7 @@ where
             if version >= 2 {
                 body.sum.update(&length);
             }
-            let parsed = cache.parse_entry(&mut body, version);
+            let parsed = self.parse_entry(&mut body, version);
             // Whatever the parse found, read the rest of the body, so that the
             // checksum tells damage from an entry that is merely unusable here.
             let drained = body.drain();
@@ -449,11 +455,11 @@ where
                     break;
                 }
             };
-            let time_to_live = match (parsed.remaining, cache.config().ttl()) {
+            let time_to_live = match (parsed.remaining, self.config().ttl()) {
                 (Some(left), Some(ttl)) => Some(left.min(ttl)),
                 (left, ttl) => left.or(ttl),
             };
-            match cache.store(parsed.key, parsed.stored, parsed.shape, parsed.raw_bytes, time_to_live, false) {
+            match self.store(parsed.key, parsed.stored, parsed.shape, parsed.raw_bytes, time_to_live, false) {
                 Ok(evicted) => {
                     report.loaded += 1;
                     report.evicted += evicted;
@@ -529,14 +535,10 @@ where
             if payload_len != raw_bytes as u64 {
                 return Err(damaged("raw payload has the wrong size"));
             }
-            // raw_bytes fits both the file and the budget: allocate it.
-            let mut buffer = Vec::new();
-            let value = V::read_le(dtype, &shape, |bytes: &mut [u8]| {
-                body.bytes(bytes.len() as u64, &mut buffer)?;
-                bytes.copy_from_slice(&buffer);
-                Ok::<(), Skip>(())
-            })?
-            .ok_or_else(|| Skip::Unusable("shape does not fit the value type".to_owned()))?;
+            // raw_bytes fits both the file and the budget: allocate it, and
+            // read the payload straight into it.
+            let value = V::read_le(dtype, &shape, |bytes: &mut [u8]| body.fill(bytes))?
+                .ok_or_else(|| Skip::Unusable("shape does not fit the value type".to_owned()))?;
             Stored::Raw(Arc::new(value))
         } else {
             let mut payload = Vec::new();

@@ -50,7 +50,7 @@ mod value;
 pub use cache::MemoryEfficientCache;
 pub use codec::{Compressed, compress, decompress};
 pub use config::{CacheConfig, Clock, ENTRY_OVERHEAD_BYTES, MemoryProbe, SystemClock, SystemMemory};
-pub use dtype::{DType, Element};
+pub use dtype::{DType, Element, array_bytes};
 pub use error::{CacheError, TryInsertError};
 pub use file_format::{FORMAT_VERSION, LoadReport, PersistKey};
 pub use key::{ArrayKey, ContentHasher, KeyPart, array_key};

@@ -30,7 +30,7 @@ pub struct FitConfig {
     pub gtol: f64,
     /// Starting points drawn by Latin hypercube inside the bounds, besides
     /// the given one, fitted in parallel; the best fit wins. Needs finite
-    /// bounds for every free parameter.
+    /// bounds for every free parameter; at most [`MAX_STARTS`].
     pub multistart: usize,
     /// Seed of the Latin hypercube.
     pub seed: u64,
@@ -232,12 +232,12 @@ fn finish(
     // bars too small (1-sigma coverage of D0 56% over 50 seeds where D_offset
     // often ended on its bound), the unconditional one errs on the safe side (80%).
     let Covariance { params: mut covariance, mut scaling } =
-        normal::covariance(&reduced, free, 1.0).map_err(|singular| FitError::NotIdentifiable {
+        normal::covariance(&reduced, free).map_err(|singular| FitError::NotIdentifiable {
             parameters: singular.involved.iter().map(|&position| PARAMETER_NAMES[free[position]].to_owned()).collect(),
             params: run.value.params.clone(),
         })?;
     // Angles whose scaling was fitted (a constant theory keeps contrast 1, offset 0).
-    let fitted_scalings = scaling.iter().filter(|block| block[0] > 0.0).count();
+    let fitted_scalings = run.value.angles.iter().filter(|fit| fit.scaling_fitted).count();
     let n_points = run.value.angles.len() as f64 * points_per_angle;
     let degrees_of_freedom = (n_points as usize).saturating_sub(free.len() + 2 * fitted_scalings).max(1);
     let chi2_reduced = reduced.chi2 / degrees_of_freedom as f64;
@@ -306,8 +306,18 @@ fn validate(n: usize, x0: &[f64], config: &FitConfig) -> Result<(Bounds, Vec<boo
             return Err(FitError::InvalidOption { name, value, requirement: "finite and not negative" });
         }
     }
+    if config.multistart > MAX_STARTS {
+        return Err(FitError::InvalidOption {
+            name: "multistart",
+            value: config.multistart as f64,
+            requirement: "at most 10000 starts",
+        });
+    }
     Ok((bounds, fixed))
 }
+
+/// The most starts a multistart fit takes (each is a whole fit).
+pub const MAX_STARTS: usize = 10_000;
 
 /// `count` starting points by Latin hypercube: each free parameter's range
 /// cut into `count` equal strata, one point per stratum in a random order,
@@ -331,9 +341,8 @@ fn latin_hypercube(x0: &[f64], bounds: &[(f64, f64)], free: &[usize], count: usi
     points
 }
 
-/// The multistart's reproducible stream: the standard library's keyed hash
-/// (SipHash, fixed keys) of `(seed, draw)` (a few numbers per start; no
-/// generator of this crate's own).
+/// The multistart's reproducible stream ([`homodyne_simd::unit_draw`]:
+/// the same starts for a seed on every toolchain).
 struct Draws {
     seed: u64,
     count: u64,
@@ -342,11 +351,8 @@ struct Draws {
 impl Draws {
     /// Uniform in `[0, 1)`.
     fn next_f64(&mut self) -> f64 {
-        use std::hash::{DefaultHasher, Hash, Hasher};
-        let mut hasher = DefaultHasher::new();
-        (self.seed, self.count).hash(&mut hasher);
         self.count += 1;
-        (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
+        homodyne_simd::unit_draw(self.seed, self.count - 1)
     }
 }
 

@@ -105,10 +105,10 @@ pub(crate) fn run(objective: &ChiSquaredObjective<'_>, start: &[f64], problem: &
             .collect();
         let gradient_scale = |k: usize| (reduced.matrix[k * n + k] * chi2).sqrt();
         if inactive.iter().all(|&k| reduced.gradient[k].abs() <= problem.gtol * gradient_scale(k)) {
-            break (Termination::Gtol, reduced);
+            break Termination::Gtol;
         }
         if iterations >= problem.max_iterations {
-            break (Termination::MaxIterations, reduced);
+            break Termination::MaxIterations;
         }
         iterations += 1;
         // Damped steps until one reduces chi2.
@@ -138,34 +138,33 @@ pub(crate) fn run(objective: &ChiSquaredObjective<'_>, start: &[f64], problem: &
             growth *= 2.0;
         };
         let Some((trial_value, delta, actual, predicted)) = accepted else {
-            break (Termination::NoReduction, reduced);
+            break Termination::NoReduction;
         };
         let step_norm = weighted_norm(&delta, &scale);
         let position_norm = weighted_norm(&value.params, &scale);
         value = trial_value;
         if actual <= problem.ftol * chi2 && predicted <= problem.ftol * chi2 {
-            break (Termination::Ftol, reduce_at(objective, &value, &mut normal, &mut jacobians, n, problem)?);
+            refresh(objective, &value, &mut normal, &mut jacobians)?;
+            break Termination::Ftol;
         }
         if step_norm <= problem.xtol * (position_norm + problem.xtol) {
-            break (Termination::Xtol, reduce_at(objective, &value, &mut normal, &mut jacobians, n, problem)?);
+            refresh(objective, &value, &mut normal, &mut jacobians)?;
+            break Termination::Xtol;
         }
     };
-    let (termination, _) = termination;
     Ok(Run { value, normal, termination, evaluations, jacobians, iterations })
 }
 
-/// The reduced system at `value` (after a last accepted step).
-fn reduce_at(
+/// The normal equations at `value` (after a last accepted step).
+fn refresh(
     objective: &ChiSquaredObjective<'_>,
     value: &ObjectiveValue,
     normal: &mut NormalEquations,
     jacobians: &mut usize,
-    n: usize,
-    problem: &Problem<'_>,
-) -> Result<Reduced, FitError> {
+) -> Result<(), FitError> {
     objective.normal_equations_into(value, normal)?;
     *jacobians += 1;
-    Ok(Reduced::new(normal, n, problem.n_points))
+    Ok(())
 }
 
 /// Whether parameter `x` sits on a bound that its descent direction `-g` points out of.

@@ -62,5 +62,5 @@ mod linalg;
 mod normal;
 
 pub use error::FitError;
-pub use fit::{FitConfig, FitResult, PARAMETER_NAMES, StartOutcome, fit, parameter_names};
+pub use fit::{FitConfig, FitResult, MAX_STARTS, PARAMETER_NAMES, StartOutcome, fit, parameter_names};
 pub use levenberg::Termination;

@@ -56,10 +56,9 @@ impl Reduced {
             chi2 += fit.chi2;
             let block = [weight * fit.theory_square_sum, weight * fit.theory_sum, weight * n_points];
             let det = block[0] * block[2] - block[1] * block[1];
-            // A singular block is a (nearly) constant theory: the objective
-            // then keeps contrast 1, offset 0 and so does the projection.
-            let inverse =
-                (det > 1e-12 * block[0] * block[2]).then(|| [block[2] / det, -block[1] / det, block[0] / det]);
+            // Where the objective kept contrast 1, offset 0 (a nearly constant
+            // theory: its decision, in double-double), so does the projection.
+            let inverse = (fit.scaling_fitted && det > 0.0).then(|| [block[2] / det, -block[1] / det, block[0] / det]);
             let coupling: Vec<[f64; 2]> =
                 (0..n).map(|k| [c * weight * angle.theory[k], c * weight * angle.one[k]]).collect();
             for k in 0..n {
@@ -109,16 +108,16 @@ pub(crate) struct Singular {
 }
 
 /// The covariance of the free parameters `free` and of every angle's
-/// scaling, `variance_scale * (J^T J)^-1` of the full problem (`p`, every
-/// contrast and offset).
-pub(crate) fn covariance(reduced: &Reduced, free: &[usize], variance_scale: f64) -> Result<Covariance, Singular> {
+/// scaling, `(J^T J)^-1` of the full problem (`p`, every contrast and
+/// offset); the caller scales it by the residual variance.
+pub(crate) fn covariance(reduced: &Reduced, free: &[usize]) -> Result<Covariance, Singular> {
     let n = reduced.n;
     let m = free.len();
     let inverse = scaled_inverse(&reduced.submatrix(free), m)?;
     let mut params = vec![0.0; n * n];
     for (a, &k) in free.iter().enumerate() {
         for (b, &l) in free.iter().enumerate() {
-            params[k * n + l] = variance_scale * inverse[a * m + b];
+            params[k * n + l] = inverse[a * m + b];
         }
     }
     let mut scaling = Vec::with_capacity(reduced.angles.len());
@@ -145,11 +144,7 @@ pub(crate) fn covariance(reduced: &Reduced, free: &[usize], variance_scale: f64)
                 extra[2] += projected[a][1] * h * projected[b][1];
             }
         }
-        scaling.push([
-            variance_scale * (icc + extra[0]),
-            variance_scale * (ico + extra[1]),
-            variance_scale * (ioo + extra[2]),
-        ]);
+        scaling.push([icc + extra[0], ico + extra[1], ioo + extra[2]]);
     }
     Ok(Covariance { params, scaling })
 }

@@ -378,8 +378,8 @@ pub fn c2_theory_into(
 /// The 2x2 least-squares solution of `E ~ contrast * T + offset` from sums.
 ///
 /// The determinant `P sum(T^2) - sum(T)^2` is computed in double-double from
-/// compensated sums; the fit is singular (contrast 1, offset 0, as v1) when it
-/// is at most `1e-12 * P * sum(T^2)`. v1 tested `|det| <= 1e-12` absolutely,
+/// compensated sums; the fit is singular (`None`: callers keep contrast 1,
+/// offset 0, as v1) when it is at most `1e-12 * P * sum(T^2)`. v1 tested `|det| <= 1e-12` absolutely,
 /// which misses a constant theory over many points, where rounding leaves a
 /// determinant of about 1e-10 and v1 returns noise.
 pub(crate) fn solve_scaling_from_sums(
@@ -388,16 +388,16 @@ pub(crate) fn solve_scaling_from_sums(
     sum_tt: DoubleDouble,
     sum_e: DoubleDouble,
     sum_te: DoubleDouble,
-) -> (f64, f64) {
+) -> Option<(f64, f64)> {
     let points = DoubleDouble::from_f64(n_points);
     let det = points.mul(sum_tt).sub(sum_t.mul(sum_t));
     let threshold = 1e-12 * n_points * sum_tt.to_f64();
     if det.to_f64() <= threshold || det.to_f64().is_nan() {
-        return (1.0, 0.0);
+        return None;
     }
     let contrast = points.mul(sum_te).sub(sum_t.mul(sum_e)).div(det);
     let offset = sum_tt.mul(sum_e).sub(sum_t.mul(sum_te)).div(det);
-    (contrast.to_f64(), offset.to_f64())
+    Some((contrast.to_f64(), offset.to_f64()))
 }
 
 fn scaling_sums(theory: &[f64], exp: &[f64]) -> [DoubleDouble; 4] {
@@ -449,7 +449,8 @@ pub fn solve_scaling_batch_into(
             let (t_values, e_values) = (theory_row.as_standard_layout(), exp_row.as_standard_layout());
             let [sum_t, sum_tt, sum_e, sum_te] =
                 scaling_sums(t_values.as_slice().unwrap_or(&[]), e_values.as_slice().unwrap_or(&[]));
-            (*contrast, *offset) = solve_scaling_from_sums(theory_row.len() as f64, sum_t, sum_tt, sum_e, sum_te);
+            (*contrast, *offset) =
+                solve_scaling_from_sums(theory_row.len() as f64, sum_t, sum_tt, sum_e, sum_te).unwrap_or((1.0, 0.0));
         },
     );
     Ok(())

@@ -128,6 +128,11 @@ pub struct AngleFit {
     pub theory_sum: f64,
     /// `sum T^2` over the angle's `N^2` points.
     pub theory_square_sum: f64,
+    /// Whether contrast and offset were fitted: `false` when the theory is
+    /// (nearly) constant over the angle, and they are kept at 1 and 0 (the
+    /// decision made in double-double from the sums; derivatives and
+    /// error bars follow it).
+    pub scaling_fitted: bool,
 }
 
 /// The value of the objective and its parts.
@@ -248,7 +253,9 @@ pub struct ChiSquaredObjective<'a> {
     time: Vec<f64>,
     angles: Vec<AngleData>,
     isa: Isa,
-    scratch: Mutex<Option<Scratch>>,
+    /// Scratch of finished evaluations, one per concurrent caller at most
+    /// (a multistart fit evaluates from several threads at once).
+    scratch: Mutex<Vec<Scratch>>,
 }
 
 impl<'a> ChiSquaredObjective<'a> {
@@ -340,7 +347,7 @@ impl<'a> ChiSquaredObjective<'a> {
             config,
             angles,
             isa,
-            scratch: Mutex::new(None),
+            scratch: Mutex::new(Vec::new()),
         })
     }
 
@@ -498,12 +505,17 @@ impl<'a> ChiSquaredObjective<'a> {
     }
 
     /// Takes the scratch space (or a new one), runs `work` with it, puts it back.
+    /// Degrees of freedom of one angle: `max(N^2 - n_params, 1)`.
+    fn dof(&self) -> usize {
+        (self.n_frames * self.n_frames).saturating_sub(self.config.model.mode.n_params()).max(1)
+    }
+
     fn with_scratch<R>(&self, work: impl FnOnce(&mut Scratch) -> R) -> R {
-        let taken = self.scratch.lock().map_or(None, |mut slot| slot.take());
+        let taken = self.scratch.lock().map_or(None, |mut pool| pool.pop());
         let mut scratch = taken.unwrap_or_default();
         let result = work(&mut scratch);
-        if let Ok(mut slot) = self.scratch.lock() {
-            *slot = Some(scratch);
+        if let Ok(mut pool) = self.scratch.lock() {
+            pool.push(scratch);
         }
         result
     }
@@ -559,7 +571,7 @@ impl<'a> ChiSquaredObjective<'a> {
 
         // Per angle: merge in order, add the diagonal (T = 1), solve, and sum.
         let n_points = (n_frames * n_frames) as f64;
-        let dof = (n_frames * n_frames).saturating_sub(model.mode.n_params()).max(1);
+        let dof = self.dof();
         out.angles.clear();
         for (selected, angle) in self.angles.iter().enumerate() {
             let mut sums = [DoubleDouble::default(); 3];
@@ -572,7 +584,8 @@ impl<'a> ChiSquaredObjective<'a> {
             let sum_t = sums[0].add(diagonal);
             let sum_tt = sums[1].add(diagonal);
             let sum_te = sums[2].add(angle.trace);
-            let (contrast, offset) = solve_scaling_from_sums(n_points, sum_t, sum_tt, angle.sum_e, sum_te);
+            let solved = solve_scaling_from_sums(n_points, sum_t, sum_tt, angle.sum_e, sum_te);
+            let (contrast, offset) = solved.unwrap_or((1.0, 0.0));
             let residual_sum =
                 residual_sum(n_points, contrast, offset, sum_t, sum_tt, angle.sum_e, angle.sum_ee, sum_te);
             let chi2 = residual_sum / (angle.sigma * angle.sigma);
@@ -586,6 +599,7 @@ impl<'a> ChiSquaredObjective<'a> {
                 sigma: angle.sigma,
                 theory_sum: sum_t.to_f64(),
                 theory_square_sum: sum_tt.to_f64(),
+                scaling_fitted: solved.is_some(),
             });
         }
         summarize(out, (n_frames * n_frames * n_angles).saturating_sub(model.mode.n_params()).max(1));

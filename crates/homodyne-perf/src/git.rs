@@ -1,6 +1,7 @@
 //! Git integration through `gix`: where HEAD is, whether the tree is dirty,
 //! which baseline to compare with, and tags for baselines.
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use crate::PerfError;
@@ -79,21 +80,38 @@ fn first_ancestor_with_baseline(
     baselines_dir: &Path,
     wanted: impl Fn(&str) -> bool,
 ) -> Result<Option<(String, PathBuf)>, PerfError> {
-    let head = repo.head_id().map_err(|error| git_error("read HEAD")(error.to_string()))?;
-    let walk =
-        repo.rev_walk([head.detach()]).all().map_err(|error| git_error("walk the history")(error.to_string()))?;
-    for info in walk {
-        let info = info.map_err(|error| git_error("walk the history")(error.to_string()))?;
-        let commit = info.id.to_string();
+    let mut found = None;
+    walk_from_head(repo, |_, commit| {
         if !wanted(&commit) {
-            continue;
+            return Ok(ControlFlow::Continue(()));
         }
         let path = Baseline::path_in(baselines_dir, &commit);
         if file_exists(&path)? {
-            return Ok(Some((commit, path)));
+            found = Some((commit, path));
+            return Ok(ControlFlow::Break(()));
+        }
+        Ok(ControlFlow::Continue(()))
+    })?;
+    Ok(found)
+}
+
+/// The one history walk: each commit from HEAD back through its ancestors
+/// (HEAD first, as `git rev-list HEAD` lists them) with its position,
+/// until `visit` breaks.
+fn walk_from_head(
+    repo: &gix::Repository,
+    mut visit: impl FnMut(usize, String) -> Result<ControlFlow<()>, PerfError>,
+) -> Result<(), PerfError> {
+    let head = repo.head_id().map_err(|error| git_error("read HEAD")(error.to_string()))?;
+    let walk =
+        repo.rev_walk([head.detach()]).all().map_err(|error| git_error("walk the history")(error.to_string()))?;
+    for (position, info) in walk.enumerate() {
+        let info = info.map_err(|error| git_error("walk the history")(error.to_string()))?;
+        if visit(position, info.id.to_string())?.is_break() {
+            break;
         }
     }
-    Ok(None)
+    Ok(())
 }
 
 /// Where each of `commits` sits in HEAD's history: its position in the
@@ -107,20 +125,16 @@ pub fn history_positions(repo_dir: &Path, commits: &[&str]) -> Result<Vec<Option
     let repo = open(repo_dir)?;
     let mut positions = vec![None; commits.len()];
     let mut left = commits.len();
-    let head = repo.head_id().map_err(|error| git_error("read HEAD")(error.to_string()))?;
-    let walk =
-        repo.rev_walk([head.detach()]).all().map_err(|error| git_error("walk the history")(error.to_string()))?;
-    for (position, info) in walk.enumerate() {
-        if left == 0 {
-            break;
-        }
-        let id = info.map_err(|error| git_error("walk the history")(error.to_string()))?.id.to_string();
-        for (slot, commit) in positions.iter_mut().zip(commits) {
-            if slot.is_none() && *commit == id {
-                *slot = Some(position);
-                left -= 1;
+    if left > 0 {
+        walk_from_head(&repo, |position, id| {
+            for (slot, commit) in positions.iter_mut().zip(commits) {
+                if slot.is_none() && *commit == id {
+                    *slot = Some(position);
+                    left -= 1;
+                }
             }
-        }
+            Ok(if left == 0 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
+        })?;
     }
     Ok(positions)
 }

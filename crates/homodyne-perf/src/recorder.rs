@@ -124,13 +124,16 @@ impl PerformanceRecorder {
     }
 
     /// Writes the recorded samples as the baseline of `meta.commit` into `dir`
-    /// (the metadata's own benchmarks are replaced by the recorded ones).
+    /// (the metadata's own benchmarks are replaced by the recorded ones),
+    /// merged into a file of that commit already there under the directory's
+    /// lock ([`Baseline::save_merged`]): stored rows with more samples and
+    /// rows this recorder did not measure are kept.
     ///
     /// # Errors
-    /// As [`Baseline::save`].
+    /// As [`Baseline::save_merged`].
     pub fn save_baselines(&self, mut meta: Baseline, dir: &Path) -> Result<PathBuf, PerfError> {
         meta.benchmarks = self.samples.clone();
-        meta.save(dir)
+        meta.save_merged(dir, false).map(|(path, ..)| path)
     }
 
     /// The baseline this recorder compares against, if any.

@@ -439,7 +439,8 @@ fn hodges_lehmann(first: &[f64], second: &[f64]) -> (f64, (f64, f64), (f64, f64)
         } else {
             let z = Normal::new(0.0, 1.0).map_or(1.96, |normal| normal.inverse_cdf(1.0 - tail));
             let mean = (n1 * n2) as f64 / 2.0;
-            let sd = ((n1 * n2 * (n + 1)) as f64 / 12.0).sqrt();
+            // In floating point: n1 n2 (n + 1) overflows usize near two million runs a side.
+            let sd = (n1 as f64 * n2 as f64 * (n + 1) as f64 / 12.0).sqrt();
             (mean - z * sd).floor().max(0.0) as usize
         };
         k.clamp(1, m.div_ceil(2))

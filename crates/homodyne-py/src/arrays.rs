@@ -28,12 +28,13 @@ use pyo3::types::{IntoPyDict, PyAnyMethods};
 
 /// The most axes an array may have here: numpy's limit before numpy 2.0
 /// (which raised it to 64), and what `rust-numpy`'s views support.
-pub(crate) const MAX_AXES: usize = 32;
+pub(crate) const MAX_AXES: usize = homodyne_cache::DType::MAX_AXES;
 
 /// The bytes of an array of `shape` with elements of `itemsize` bytes, if
-/// numpy can hold it: at most [`MAX_AXES`] axes (`ValueError` otherwise)
-/// and the product of the non-zero extents times `itemsize` within
-/// `isize::MAX` (`MemoryError` otherwise, as numpy itself says).
+/// numpy can hold it ([`homodyne_cache::array_bytes`]): at most
+/// [`MAX_AXES`] axes (`ValueError` otherwise) and the product of the
+/// non-zero extents times `itemsize` within `isize::MAX` (`MemoryError`
+/// otherwise, as numpy itself says).
 pub(crate) fn check_shape(name: &str, shape: &[usize], itemsize: usize) -> PyResult<usize> {
     if shape.len() > MAX_AXES {
         return Err(PyValueError::new_err(format!(
@@ -41,13 +42,8 @@ pub(crate) fn check_shape(name: &str, shape: &[usize], itemsize: usize) -> PyRes
             shape.len()
         )));
     }
-    let bytes = shape
-        .iter()
-        .filter(|&&extent| extent != 0)
-        .try_fold(itemsize, |product, &extent| product.checked_mul(extent))
-        .filter(|&bytes| isize::try_from(bytes).is_ok())
-        .ok_or_else(|| PyMemoryError::new_err(format!("{name} of shape {shape:?} is too large to allocate")))?;
-    Ok(if shape.contains(&0) { 0 } else { bytes })
+    homodyne_cache::array_bytes(itemsize, shape)
+        .ok_or_else(|| PyMemoryError::new_err(format!("{name} of shape {shape:?} is too large to allocate")))
 }
 
 /// Whether `array` can be borrowed as a slice of `T`: the dtype is `T`'s,

@@ -15,13 +15,16 @@ use crate::errors;
 #[pyclass(frozen, module = "homodyne_rs")]
 pub(crate) struct FitResult {
     inner: RustResult,
-    names: Vec<&'static str>,
 }
 
 impl FitResult {
     pub(crate) fn new(inner: RustResult) -> FitResult {
-        let names = PARAMETER_NAMES[..inner.params.len()].to_vec();
-        FitResult { inner, names }
+        FitResult { inner }
+    }
+
+    /// The parameters' names, in order (the result's parameter count says the mode).
+    fn names(&self) -> &'static [&'static str] {
+        &PARAMETER_NAMES[..self.inner.params.len()]
     }
 }
 
@@ -76,7 +79,7 @@ impl FitResult {
     /// The parameters' names, in order.
     #[getter]
     fn parameter_names(&self) -> PyResult<Vec<&'static str>> {
-        crate::guard::guard("FitResult.parameter_names", || Ok(self.names.clone()))
+        crate::guard::guard("FitResult.parameter_names", || Ok(self.names().to_vec()))
     }
 
     /// The fitted angles' indices into `phi`.
@@ -222,7 +225,7 @@ impl FitResult {
                     "FitResult({}, chi2_reduced={:.6}, {} evaluations, {} jacobians)\n",
                     self.inner.message, self.inner.chi2_reduced, self.inner.n_evaluations, self.inner.n_jacobians
                 );
-                for (k, name) in self.names.iter().enumerate() {
+                for (k, name) in self.names().iter().enumerate() {
                     let flag = if self.inner.at_bounds[k] { "  (at bound)" } else { "" };
                     let _ = writeln!(
                         out,

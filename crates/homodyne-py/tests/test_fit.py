@@ -141,7 +141,8 @@ def test_bounds_in_every_form_and_fixed_parameters():
     assert hr.fit(c2, phi, x0=TRUTH * 1.3, bounds=open_bounds, **KWARGS).success
     x0 = TRUTH * 1.3
     x0[2] = 50.0
-    for fixed in (["D_offset", 5], ["D_offset", "gamma_dot_t_offset"], [False, False, True, False, False, True, False]):
+    mask = [False, False, True, False, False, True, False]
+    for fixed in (["D_offset", 5], ["D_offset", "gamma_dot_t_offset"], mask, np.array(mask)):
         result = hr.fit(c2, phi, x0=x0, bounds=BOUNDS, fixed=fixed, **KWARGS)
         assert result.params[2] == 50.0 and result.params[5] == x0[5]
         assert result.uncertainties[2] == 0.0 and result.uncertainties[5] == 0.0
@@ -153,6 +154,13 @@ def test_bad_input_and_non_identifiable_parameters_are_typed_errors():
         hr.fit(c2, phi, x0=TRUTH, bounds=BOUNDS[:6], **KWARGS)
     with pytest.raises(ValueError, match="unknown parameter 'D1'"):
         hr.fit(c2, phi, x0=TRUTH, fixed=["D1"], **KWARGS)
+    # A mask of the wrong length is not read as indices (True would be 1).
+    for short_mask in ([True, False, True], np.array([True, False, True])):
+        with pytest.raises(ValueError, match="fixed as a mask needs one bool per parameter"):
+            hr.fit(c2, phi, x0=TRUTH, fixed=short_mask, **KWARGS)
+    lower, upper = np.array(BOUNDS).T
+    with pytest.raises(ValueError, match="need 7 values a side"):
+        hr.fit(c2, phi, x0=TRUTH, bounds=(lower[:3], upper), **KWARGS)
     with pytest.raises(ValueError, match=r"starting value of D0 = 10000000 is outside its bounds \[1, 1000000\]"):
         hr.fit(c2, phi, x0=[1e7, *TRUTH[1:]], bounds=BOUNDS, **KWARGS)
     with pytest.raises(ValueError, match="the bounds of beta admit no value"):

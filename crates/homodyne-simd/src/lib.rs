@@ -3,6 +3,11 @@
 //! the one rule that decides which levels this CPU supports, and the one
 //! environment variable, `HOMODYNE_SIMD`, that caps it for both.
 //!
+//! It also holds the workspace's one pseudo-random stream, [`unit_draw`]
+//! (SplitMix64): synthetic data for calibration and the fit's multistart
+//! must be the same on every toolchain, which the standard library's
+//! hashers do not promise.
+//!
 //! Use it to ask which level the homodyne-rs kernels run
 //! ([`SimdLevel::detect`]), or to request a lower one where a crate takes a
 //! level. The numeric crates compile each kernel once per level and choose
@@ -32,6 +37,19 @@
 #![forbid(unsafe_code)]
 
 use std::sync::OnceLock;
+
+/// Draw `index` of the stream `seed`, uniform in `[0, 1)`: SplitMix64's
+/// output for the state `seed + (index + 1) * 0x9E37_79B9_7F4A_7C15` (the
+/// same numbers as the sequential generator started at `seed`), so any
+/// draw can be made alone, on any thread, with the same result everywhere.
+pub fn unit_draw(seed: u64, index: u64) -> f64 {
+    const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut z = seed.wrapping_add(index.wrapping_add(1).wrapping_mul(GOLDEN));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    // The top 53 bits give a uniform double in [0, 1).
+    ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+}
 
 /// The widest instruction set a kernel may use.
 ///
@@ -136,6 +154,24 @@ impl SimdLevel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// SplitMix64's published first outputs from seed 0, and the draws as
+    /// the sequential generator gives them.
+    #[test]
+    fn draws_are_splitmix64() {
+        let unit = |word: u64| (word >> 11) as f64 / (1u64 << 53) as f64;
+        assert_eq!(unit_draw(0, 0), unit(0xE220_A839_7B1D_CDAF));
+        assert_eq!(unit_draw(0, 1), unit(0x6E78_9E6A_A1B9_65F4));
+        let mut state = 42u64;
+        for index in 0..1000 {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            assert_eq!(unit_draw(42, index), unit(z ^ (z >> 31)));
+        }
+        assert!((0..10_000).map(|index| unit_draw(7, index)).all(|u| (0.0..1.0).contains(&u)));
+    }
 
     #[test]
     fn effective_level_never_exceeds_the_detected_one() {

@@ -129,20 +129,11 @@ impl Default for PinnedPool {
     }
 }
 
-/// `n` pseudo-random numbers uniform in `[0, 1)` from `seed` (SplitMix64):
-/// reproducible data for tests and benchmarks without a dependency.
+/// `n` pseudo-random numbers uniform in `[0, 1)` from `seed`: the first
+/// `n` draws of [`homodyne_simd::unit_draw`] (SplitMix64), reproducible
+/// data for tests and benchmarks.
 pub fn uniform(n: usize, seed: u64) -> Vec<f64> {
-    let mut state = seed;
-    (0..n)
-        .map(|_| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            // The top 53 bits give a uniform double in [0, 1).
-            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-        })
-        .collect()
+    (0..n as u64).map(|index| homodyne_simd::unit_draw(seed, index)).collect()
 }
 
 /// A global allocator that forwards to the system allocator and counts: bytes

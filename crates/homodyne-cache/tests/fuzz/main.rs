@@ -11,7 +11,7 @@
 use std::io::Cursor;
 use std::sync::OnceLock;
 
-use homodyne_cache::{AnyArray, CacheConfig, CacheValue, DType, MemoryEfficientCache};
+use homodyne_cache::{AnyArray, CacheConfig, CacheValue, MemoryEfficientCache};
 use homodyne_testkit::{CountingAllocator, peak_allocation};
 use ndarray::ArrayD;
 use proptest::prelude::*;
@@ -70,7 +70,7 @@ fn load(bytes: &[u8], budget_mb: f64) -> Result<usize, TestCaseError> {
 const FNV_OFFSET: u64 = 0xCBF2_9CE4_8422_2325;
 const FNV_PRIME: u64 = 0x0100_0000_01B3;
 
-/// The format's checksums (documented in `persist.rs`), written again here
+/// The format's checksums (documented in `file_format.rs`), written again here
 /// so that crafted entries pass them: FNV-1a over bytes (header), over
 /// 8-byte words with the tail's length folded in (entries, version 2).
 fn checksum_bytes(bytes: &[u8]) -> u64 {
@@ -159,7 +159,8 @@ fn crafted() -> impl Strategy<Value = Crafted> {
         .prop_map(|(key_len, code, shape, raw_bytes, ttl, flags, payload, honest_length)| {
             let payload_len = if honest_length { payload.len() as u64 } else { raw_bytes };
             Crafted {
-                key_len: key_len.min(64).max(key_len % 7),
+                // As drawn: 2^20 and u32::MAX claim keys far beyond the bytes written and the budget.
+                key_len,
                 code,
                 shape,
                 raw_bytes,
@@ -244,15 +245,5 @@ proptest! {
             file.extend(entry.bytes());
         }
         load(&file, budget_kb / 1024.0)?;
-    }
-}
-
-/// Every dtype code the loader knows is one of `DType::ALL`.
-#[test]
-fn dtype_codes_are_known() {
-    for code in 0..=u8::MAX {
-        if let Some(dtype) = DType::from_code(code) {
-            assert!(DType::ALL.contains(&dtype));
-        }
     }
 }

@@ -24,6 +24,31 @@ fn entries_expire_after_their_time_to_live() {
     assert_eq!((stats.entries, stats.evictions_ttl), (0, 2));
 }
 
+/// What a raw hit or a miss removes waits (a raw hit frees nothing), but
+/// not past the next call that adds bytes: a compressed hit frees it before
+/// its decompressed value counts, so buried bytes never exceed the budget.
+#[test]
+fn what_reads_remove_is_freed_before_the_next_bytes_arrive() {
+    let config =
+        CacheConfig { ttl_seconds: 10.0, compress_min_bytes: 1024, hot_fraction: 0.0, ..CacheConfig::default() };
+    let (cache, clock, _) = cache::<u64, Vec<f64>>(config);
+    let datasets = crate::datasets(20_000);
+    let data = |name: &str| datasets.iter().find(|(found, _)| *found == name).unwrap().1.clone();
+    // Incompressible: stored raw, so the value a hit returns is the stored one.
+    cache.set(1, data("random")).unwrap();
+    let stored = Arc::downgrade(&cache.get(&1).unwrap());
+    clock.advance(Duration::from_secs(5));
+    cache.set(2, data("smooth")).unwrap();
+    cache.set(3, data("smooth")).unwrap();
+    assert!(cache.stats().compressed_entries >= 1, "{:?}", cache.stats());
+    clock.advance(Duration::from_secs(6));
+    assert!(cache.get(&99).is_none());
+    assert!(stored.upgrade().is_some(), "the miss removed the expired entry and freed nothing");
+    assert_eq!(cache.stats().evictions_ttl, 1);
+    assert!(cache.get(&2).is_some(), "a compressed hit");
+    assert!(stored.upgrade().is_none(), "freed before the decompressed value's bytes");
+}
+
 #[test]
 fn memory_pressure_shrinks_the_budget_and_recovery_restores_it() {
     let config = CacheConfig { max_memory_mb: 1.0, compression_level: 0, ..CacheConfig::default() };

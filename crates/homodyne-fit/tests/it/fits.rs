@@ -298,6 +298,8 @@ fn bad_input_is_a_typed_error_before_any_work() {
     assert!(matches!(with(&|o| o.bounds[0] = (1.0, 100.0)), FitError::StartOutsideBounds { name: "D0", .. }));
     assert!(matches!(with(&|o| o.ftol = -1.0), FitError::InvalidOption { name: "ftol", .. }));
     assert!(matches!(with(&|o| o.gtol = f64::NAN), FitError::InvalidOption { name: "gtol", .. }));
+    // A start count no machine could hold is an error, not an allocation failure.
+    assert!(matches!(with(&|o| o.multistart = usize::MAX), FitError::InvalidOption { name: "multistart", .. }));
     let unbounded = FitConfig { multistart: 4, ..FitConfig::default() };
     assert_eq!(fit(&objective, &x0, &unbounded).unwrap_err(), FitError::UnboundedMultistart { name: "D0" });
     let mut nan_start = x0.clone();

@@ -277,11 +277,6 @@ impl ChiSquaredObjective<'_> {
         })
     }
 
-    /// Degrees of freedom of one angle: `max(N^2 - n_params, 1)`.
-    fn dof(&self) -> usize {
-        (self.n_frames * self.n_frames).saturating_sub(self.config.model.mode.n_params()).max(1)
-    }
-
     /// Whether `at` is an evaluation of this objective's angles and parameters.
     fn check_evaluation(&self, at: &ObjectiveValue) -> Result<(), KernelError> {
         validate_params(&at.params, self.config.model.mode)?;
@@ -425,9 +420,7 @@ fn cumulative_columns_into(rates: &[[f64; 3]], padded: usize, out: &mut [f64]) {
 /// `sinc(d) = sin(d) / d` and its slope, with series near 0 (scalar reference form).
 fn sinc_and_slope(d: f64) -> (f64, f64) {
     if d.abs() < super::block::SERIES_LIMIT {
-        let d2 = d * d;
-        let sinc = 1.0 - d2 / 6.0 * (1.0 - d2 / 20.0 * (1.0 - d2 / 42.0 * (1.0 - d2 / 72.0)));
-        (sinc, super::derivative_block::sinc_slope_series::<false>(d))
+        (super::block::sinc_series::<false>(d), super::derivative_block::sinc_slope_series::<false>(d))
     } else {
         let sinc = d.sin() / d;
         (sinc, (d.cos() - sinc) / d)

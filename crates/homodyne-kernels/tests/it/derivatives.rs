@@ -448,6 +448,27 @@ fn the_gradient_holds_at_the_kinks_and_in_every_mode() {
     check_gradient("shear off", &gradient[..3], &expected[..3], &params[..3], 1e-8);
 }
 
+/// Above 512 frames the gradient streams rows (row and column sums)
+/// instead of blocks: the same checks there, in both modes.
+#[test]
+fn the_streaming_gradient_beyond_512_frames_matches_the_reference() {
+    let phi = [10.0, 95.0];
+    for (mode, params) in [
+        (FlowMode::LaminarFlow, vec![2.2e4, 0.27, 55.0, 2.2e-4, 0.22, 4e-5, 1.0]),
+        (FlowMode::Static, vec![2.2e4, 0.27, 55.0]),
+    ] {
+        let config = model(520, mode, SincConvention::Normalized);
+        let c2_exp = data(&TRUTH[..mode.n_params()], &phi, &config, 1e-3, 11);
+        let objective = objective_of(&c2_exp, &phi, &[0, 1], config);
+        let (_, gradient) = objective.value_and_gradient(&params).unwrap();
+        // The complex-step reference of the gradient (the per-element checks
+        // of the normal equations run at the smaller sizes: here they would
+        // take minutes).
+        let expected = reference_gradient(&params, &c2_exp, &phi, &[0, 1], &config);
+        check_gradient(&format!("{mode:?}, 520 frames"), &gradient, &expected, &params, 1e-8);
+    }
+}
+
 /// Central differences of the fused objective itself, each with the bound
 /// of its own error: truncation (`h^2 f''' / 6`, about 1e-10 relative at
 /// these steps) is small beside rounding, `eps_f |f| / h`, where the

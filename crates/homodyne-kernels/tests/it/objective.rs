@@ -231,3 +231,27 @@ fn symmetry_and_diagonal_sums_match_a_naive_scan() {
     off[[2, 36, 35]] += 1e-9;
     assert!(!ChiSquaredObjective::new(off.view(), &phi, &[0, 2], objective_config).unwrap().is_symmetric());
 }
+
+/// A constant theory (no decay: D clamped at its floor) cannot be scaled:
+/// the objective keeps contrast 1 and offset 0 and says so, which the
+/// fitter's projection and degrees of freedom follow.
+#[test]
+fn a_constant_theory_keeps_its_scaling_and_says_so() {
+    let config = model(12, FlowMode::Static, SincConvention::Normalized);
+    let phi = [0.0, 30.0];
+    let c2_exp = data(&[2e4, 0.3, 50.0], &phi, &config, 1e-3, 3);
+    let objective = ChiSquaredObjective::new(
+        c2_exp.view(),
+        &phi,
+        &[0, 1],
+        ObjectiveConfig { model: config, sigma: SigmaRule::default() },
+    )
+    .unwrap();
+    let decaying = objective.evaluate(&[2e4, 0.3, 50.0]).unwrap();
+    assert!(decaying.angles.iter().all(|fit| fit.scaling_fitted), "{decaying:?}");
+    let constant = objective.evaluate(&[1e-30, 0.0, -1.0]).unwrap();
+    for fit in &constant.angles {
+        assert!(!fit.scaling_fitted, "{fit:?}");
+        assert_eq!((fit.contrast, fit.offset), (1.0, 0.0));
+    }
+}

@@ -92,6 +92,15 @@ fn save_baselines_then_load() {
     let path = recorder.save_baselines(sample_baseline("cafe"), &dir).unwrap();
     let loaded = PerformanceRecorder::load(&path).unwrap();
     assert_eq!(loaded.check_regression("a", Metric::Memory, 1027.0).base_samples, 2);
+    // A second recorder of the same commit: its row joins, the stored row
+    // with more samples than its one is kept.
+    let mut other = PerformanceRecorder::default();
+    other.record_metric("a", Metric::Memory, 2000.0).unwrap();
+    other.record_metric("b", Metric::Time, 1e-3).unwrap();
+    other.save_baselines(sample_baseline("cafe"), &dir).unwrap();
+    let merged = PerformanceRecorder::load(&path).unwrap();
+    assert_eq!(merged.check_regression("a", Metric::Memory, 1027.0).base_samples, 2, "not overwritten with less");
+    assert_eq!(merged.check_regression("b", Metric::Time, 1e-3).base_samples, 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
+import numpy as np
+
 from . import _homodyne_rs
 from ._v1_config import load_config, objective_settings
 
@@ -90,6 +92,11 @@ def normalize_bounds(bounds: Any, names: Sequence[str]) -> Optional[List[Tuple[f
     pairs = list(bounds)
     if len(pairs) == 2 and len(names) != 2:
         lower, upper = (list(_broadcast(side, len(names))) for side in pairs)
+        if len(lower) != len(names) or len(upper) != len(names):
+            raise ValueError(
+                f"bounds (lb, ub) need {len(names)} values a side ({', '.join(names)}), "
+                f"got {len(lower)} and {len(upper)}"
+            )
         pairs = list(zip(lower, upper))
     if len(pairs) != len(names):
         raise ValueError(
@@ -123,7 +130,13 @@ def normalize_fixed(fixed: Any, names: Sequence[str]) -> Optional[List[bool]]:
     if fixed is None:
         return None
     items = list(fixed)
-    if len(items) == len(names) and all(isinstance(item, (bool,)) or type(item).__name__ == "bool_" for item in items):
+    if any(isinstance(item, (bool, np.bool_)) for item in items):
+        # A mask: one bool per parameter, never read as indices (True is 1).
+        if len(items) != len(names) or not all(isinstance(item, (bool, np.bool_)) for item in items):
+            raise ValueError(
+                f"fixed as a mask needs one bool per parameter ({len(names)}: {', '.join(names)}), "
+                f"got {len(items)} items"
+            )
         return [bool(item) for item in items]
     mask = [False] * len(names)
     for item in items:
